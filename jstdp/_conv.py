@@ -1,0 +1,144 @@
+"""STDP step for a 2-D convolutional layer (NCHW spikes, OIHW weights)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jstdp._parameters import STDPParameters, STDPState
+from jstdp._rules import (
+    HIGHEST,
+    apply_update,
+    check_concrete,
+    check_rank,
+    check_shapes,
+    decay_traces,
+    prepare,
+)
+
+
+def conv_output_shape(
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
+    """Spatial output size of a convolution (PyTorch's formula).
+
+    ``out = (in + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1``.
+
+    Raises:
+        ValueError: when the (dilated) kernel is larger than the padded input.
+    """
+    out = tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(in_hw, kernel_hw, stride, padding, dilation)
+    )
+    if min(out) < 1:
+        raise ValueError(
+            f"kernel {tuple(kernel_hw)} with dilation {dilation} is larger than "
+            f"the padded input {tuple(in_hw)} + 2 * padding {padding}: the "
+            f"convolution output would be {out}"
+        )
+    return out  # type: ignore[return-value]
+
+
+def unfold(x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters) -> jax.Array:
+    """Receptive fields of ``x``, exactly ``torch.nn.functional.unfold``.
+
+    Args:
+        x: ``(batch, C_in, H, W)``.
+        kernel_hw: ``(kh, kw)``.
+        p: supplies ``stride``, ``padding``, ``dilation``.
+
+    Returns:
+        ``(batch, C_in * kh * kw, L)`` with features ordered ``(C_in, kh, kw)``
+        and ``L = H_out * W_out``.
+    """
+    patches = jax.lax.conv_general_dilated_patches(
+        x,
+        filter_shape=kernel_hw,
+        window_strides=p.stride,
+        padding=[(q, q) for q in p.padding],
+        rhs_dilation=p.dilation,
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        # A real convolution: accelerators would otherwise round float32 traces.
+        precision=HIGHEST,
+    )
+    return patches.reshape(patches.shape[0], patches.shape[1], -1)
+
+
+@jax.jit
+def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt):
+    check_rank("z_pre", z_pre, 4, "(batch, C_in, H, W)")
+    check_rank("z_post", z_post, 4, "(batch, C_out, H_out, W_out)")
+    check_rank("w", w, 4, "(C_out, C_in, kh, kw)")
+    batch, c_in, h, wd = jnp.shape(z_pre)
+    c_out, _, kh, kw = jnp.shape(w)
+    check_shapes("w", jnp.shape(w), (c_out, c_in, kh, kw))
+    out_hw = conv_output_shape(
+        (h, wd), (kh, kw), p_stdp.stride, p_stdp.padding, p_stdp.dilation
+    )
+    check_shapes("z_post", jnp.shape(z_post), (batch, c_out, *out_hw))
+    check_shapes("state_stdp.t_pre", jnp.shape(state_stdp.t_pre), jnp.shape(z_pre))
+    check_shapes("state_stdp.t_post", jnp.shape(state_stdp.t_post), jnp.shape(z_post))
+    w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
+
+    state = decay_traces(z_pre, z_post, state, p, dt)
+    t_pre_uf = unfold(state.t_pre, (kh, kw), p)
+    z_pre_uf = unfold(z_pre, (kh, kw), p)
+    z_post_flat = z_post.reshape(batch, c_out, -1)
+    t_post_flat = state.t_post.reshape(batch, c_out, -1)
+    hebb_plus = jnp.einsum("bik,bjk->ij", z_post_flat, t_pre_uf, precision=HIGHEST)
+    hebb_minus = jnp.einsum("bik,bjk->ij", t_post_flat, z_pre_uf, precision=HIGHEST)
+    return (
+        apply_update(w, hebb_plus.reshape(w.shape), hebb_minus.reshape(w.shape), p),
+        state,
+    )
+
+
+def stdp_step_conv2d(
+    z_pre: ArrayLike,
+    z_post: ArrayLike,
+    w: ArrayLike,
+    state_stdp: STDPState,
+    p_stdp: STDPParameters | None = None,
+    dt: ArrayLike = 0.001,
+) -> tuple[jax.Array, STDPState]:
+    r"""One STDP step of a conv2d layer (Norse's ``stdp_step_conv2d``), jitted.
+
+    Traces are updated as in :func:`stdp_step_linear`; presynaptic spikes and
+    traces are unfolded into receptive fields (``unfold`` above, with the
+    parameters' ``stride``, ``padding``, ``dilation``), and the update is
+    summed over the batch and all output positions ``k``:
+
+    .. math::
+        w_{ij} \leftarrow \mathrm{bound}\Big(w_{ij}
+          + A_+(w)_{ij} \textstyle\sum_{b,k} z_{post}^{b,i,k}\, U(t_{pre})^{b,j,k}
+          - A_-(w)_{ij} \sum_{b,k} t_{post}^{b,i,k}\, U(z_{pre})^{b,j,k}\Big)
+
+    with ``i`` the output channel and ``j`` the ``(C_in, kh, kw)`` feature.
+
+    Args:
+        z_pre: presynaptic spikes ``(batch, C_in, H, W)``.
+        z_post: postsynaptic spikes ``(batch, C_out, H_out, W_out)``, the
+            output size of the convolution with the parameters' geometry.
+        w: kernel ``(C_out, C_in, kh, kw)``, floating; sets the compute dtype.
+        state_stdp: traces shaped like ``z_pre`` and ``z_post``.
+        p_stdp: parameters (default ``STDPParameters()``); ``stride``,
+            ``padding``, ``dilation`` are ints or ``(h, w)`` pairs.
+        dt: time step in seconds, > 0.
+
+    Returns:
+        ``(w, state_stdp)``: new kernel and traces.
+
+    Raises:
+        ValueError: wrong ranks or shapes, a kernel larger than the padded
+            input, ``dt <= 0``, ``w_min >= w_max``.
+    """
+    p_stdp = STDPParameters() if p_stdp is None else p_stdp
+    check_concrete(p_stdp, dt)
+    z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
+    return _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt)

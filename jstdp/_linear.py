@@ -1,0 +1,80 @@
+"""STDP step for a dense (linear) layer."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jstdp._parameters import STDPParameters, STDPState
+from jstdp._rules import (
+    HIGHEST,
+    apply_update,
+    check_concrete,
+    check_rank,
+    check_shapes,
+    decay_traces,
+    prepare,
+)
+
+
+@jax.jit
+def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
+    check_rank("z_pre", z_pre, 2, "(batch, n_pre)")
+    check_rank("z_post", z_post, 2, "(batch, n_post)")
+    check_rank("w", w, 2, "(n_post, n_pre)")
+    (batch, n_pre), n_post = jnp.shape(z_pre), jnp.shape(z_post)[1]
+    check_shapes("z_post", jnp.shape(z_post), (batch, n_post))
+    check_shapes("w", jnp.shape(w), (n_post, n_pre))
+    check_shapes("state_stdp.t_pre", jnp.shape(state_stdp.t_pre), (batch, n_pre))
+    check_shapes("state_stdp.t_post", jnp.shape(state_stdp.t_post), (batch, n_post))
+    w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
+
+    state = decay_traces(z_pre, z_post, state, p, dt)
+    hebb_plus = jnp.einsum("bi,bj->ij", z_post, state.t_pre, precision=HIGHEST)
+    hebb_minus = jnp.einsum("bi,bj->ij", state.t_post, z_pre, precision=HIGHEST)
+    return apply_update(w, hebb_plus, hebb_minus, p), state
+
+
+def stdp_step_linear(
+    z_pre: ArrayLike,
+    z_post: ArrayLike,
+    w: ArrayLike,
+    state_stdp: STDPState,
+    p_stdp: STDPParameters | None = None,
+    dt: ArrayLike = 0.001,
+) -> tuple[jax.Array, STDPState]:
+    r"""One STDP step of a dense layer (Norse's ``stdp_step_linear``), jitted.
+
+    Traces first, then the weight update from the updated traces, summed over
+    the batch:
+
+    .. math::
+        t_{pre} &\leftarrow t_{pre} + dt\,\tau_{pre}^{-1}(-t_{pre} + a_{pre} z_{pre}) \\
+        t_{post} &\leftarrow t_{post} + dt\,\tau_{post}^{-1}(-t_{post} + a_{post} z_{post}) \\
+        w &\leftarrow \mathrm{bound}\Big(w + A_+(w) \textstyle\sum_b z_{post}^{b\top}
+            t_{pre}^{b} - A_-(w) \sum_b t_{post}^{b\top} z_{pre}^{b}\Big)
+
+    Args:
+        z_pre: presynaptic spikes, shape ``(batch, n_pre)``; float, int or bool.
+        z_post: postsynaptic spikes, shape ``(batch, n_post)``.
+        w: weights, shape ``(n_post, n_pre)``, floating; sets the compute dtype.
+        state_stdp: traces ``t_pre`` ``(batch, n_pre)``, ``t_post`` ``(batch, n_post)``.
+        p_stdp: parameters (default ``STDPParameters()``).
+        dt: time step in seconds, > 0.
+
+    Returns:
+        ``(w, state_stdp)``: new weights and traces (inputs are not modified).
+
+    Raises:
+        ValueError: wrong ranks or shapes, ``dt <= 0``, ``w_min >= w_max``.
+        TypeError: ``w`` not floating, wrong parameter or state type.
+
+    Do not ``vmap`` over the batch axis: the update is summed over the batch;
+    ``vmap`` is for independent networks and parameter sweeps.
+    """
+    p_stdp = STDPParameters() if p_stdp is None else p_stdp
+    check_concrete(p_stdp, dt)
+    z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
+    return _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt)
+

@@ -1,0 +1,28 @@
+"""Shared test configuration: CPU, strict promotion, eager/jit and x64 fixtures."""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+# The strictest settings (equinox, diffrax): implicit rank or dtype promotion
+# in library code is a bug.
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+@pytest.fixture(
+    params=[pytest.param(lambda f: f, id="eager"), pytest.param(jax.jit, id="jit")]
+)
+def tr(request):
+    """Run a function as is and under an outer ``jax.jit``."""
+    return request.param
+
+
+@pytest.fixture
+def x64():
+    """float64 for the duration of a test; create every array inside it."""
+    with jax.enable_x64(True):
+        yield
