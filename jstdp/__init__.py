@@ -6,14 +6,48 @@ separate, optional module so that ``import jstdp`` never imports torch.
 
 from jstdp._conv import stdp_step_conv2d
 from jstdp._linear import stdp_step_linear
+from jstdp._neurons import (
+    ConductanceLIFParameters,
+    ConductanceLIFState,
+    LIFFeedForwardState,
+    LIFParameters,
+    lif_feed_forward_step,
+    poisson_encode,
+    poisson_step,
+    superspike,
+)
 from jstdp._parameters import ALGORITHMS, STDPParameters, STDPState
+from jstdp._simulate import (
+    PoissonInput,
+    Record,
+    RunState,
+    run_conv2d,
+    run_linear,
+    simulate_conv2d,
+    simulate_linear,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALGORITHMS",
+    "ConductanceLIFParameters",
+    "ConductanceLIFState",
+    "LIFFeedForwardState",
+    "LIFParameters",
+    "PoissonInput",
+    "Record",
+    "RunState",
     "STDPParameters",
     "STDPState",
+    "lif_feed_forward_step",
+    "poisson_encode",
+    "poisson_step",
+    "run_conv2d",
+    "run_linear",
+    "simulate_conv2d",
+    "simulate_linear",
     "stdp_step_conv2d",
     "stdp_step_linear",
+    "superspike",
 ]
