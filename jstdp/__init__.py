@@ -26,6 +26,7 @@ from jstdp._simulate import (
     simulate_conv2d,
     simulate_linear,
 )
+from jstdp._sweep import parameter_grid, run_sweep
 
 __version__ = "0.1.0"
 
@@ -41,10 +42,12 @@ __all__ = [
     "STDPParameters",
     "STDPState",
     "lif_feed_forward_step",
+    "parameter_grid",
     "poisson_encode",
     "poisson_step",
     "run_conv2d",
     "run_linear",
+    "run_sweep",
     "simulate_conv2d",
     "simulate_linear",
     "stdp_step_conv2d",

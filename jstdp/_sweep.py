@@ -1,0 +1,196 @@
+"""Parameter sweeps: stacked parameter grids, ``jax.vmap``, sharding over devices.
+
+A sweep is one compiled call: :func:`parameter_grid` stacks the swept numeric
+fields of a parameter pytree into leaves of length ``K``, and :func:`run_sweep`
+maps a function over that leading axis with ``jax.vmap``, split across all
+devices with ``jax.sharding`` when there is more than one::
+
+    grid, rows = jstdp.parameter_grid(
+        jstdp.STDPParameters(), eta_plus=[1e-3, 2e-3], eta_minus=[1e-3, 2e-3]
+    )                                                       # K = 4
+    w, state, _ = jstdp.run_sweep(
+        lambda p: jstdp.run_linear(jstdp.PoissonInput(rates), w0, p,
+                                   steps=10_000, key=key),
+        grid,
+    )                                                       # w: (4, *w0.shape)
+
+Multi-host: start every process with ``jax.distributed.initialize()`` (it
+reads the coordinator address, process count and id from the cluster
+environment, or take them as arguments) and run the same script, with the same
+grid, on every host. ``jax.devices()`` then lists the devices of all hosts,
+:func:`run_sweep` shards the sweep axis over all of them, and the results are
+global ``jax.Array``\\ s: fetch them on every host with
+``jax.experimental.multihost_utils.process_allgather``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+SWEEP_AXIS = "sweep"
+
+
+def _numeric_fields(base: Any) -> list[str]:
+    """Names of the pytree-leaf (numeric) fields of a ``flax.struct`` dataclass."""
+    if not dataclasses.is_dataclass(base) or isinstance(base, type):
+        raise TypeError(
+            f"base must be a flax.struct parameter dataclass instance, got "
+            f"{type(base).__name__}"
+        )
+    return [
+        f.name for f in dataclasses.fields(base) if f.metadata.get("pytree_node", True)
+    ]
+
+
+def parameter_grid(
+    base: Any,
+    mode: Literal["product", "zip"] = "product",
+    **field_values: Sequence[Any],
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Stack a grid of parameter values into one parameter pytree of length ``K``.
+
+    Args:
+        base: a parameter dataclass (``STDPParameters``, ``LIFParameters``,
+            ``ConductanceLIFParameters`` or any ``flax.struct`` dataclass);
+            the fields not swept keep its values.
+        mode: ``"product"``: every combination (the last field varies
+            fastest), ``K = prod(len(values))``; ``"zip"``: the ``i``-th values
+            together, all lists of the same length ``K``.
+        **field_values: numeric field name -> list of values (scalars or
+            arrays of one shape).
+
+    Returns:
+        ``(stacked, rows)``: ``stacked`` is ``base`` with every numeric leaf
+        an array with a leading axis of length ``K`` (swept fields take their
+        values, the others are broadcast), ready for ``jax.vmap`` or
+        :func:`run_sweep`; ``rows[k]`` is the dict of swept values of entry
+        ``k``.
+
+    Raises:
+        ValueError: unknown or static field, empty list, unknown mode,
+            ``zip`` lists of different lengths.
+    """
+    numeric = _numeric_fields(base)
+    if not field_values:
+        raise ValueError("give at least one field to sweep, e.g. eta_plus=[...]")
+    for name, values in field_values.items():
+        if name not in numeric:
+            static = [f.name for f in dataclasses.fields(base) if f.name not in numeric]
+            if name in static:
+                raise ValueError(
+                    f"{name} is a static field of {type(base).__name__} (changing "
+                    "it recompiles): loop over it in Python instead"
+                )
+            raise ValueError(
+                f"{type(base).__name__} has no numeric field {name!r}; "
+                f"numeric fields: {', '.join(numeric)}"
+            )
+        if isinstance(values, (str, bytes)) or len(values) == 0:
+            raise ValueError(
+                f"{name} must be a non-empty list of values, got {values!r}"
+            )
+    names = list(field_values)
+    match mode:
+        case "product":
+            combos = list(itertools.product(*field_values.values()))
+        case "zip":
+            lengths = {n: len(v) for n, v in field_values.items()}
+            if len(set(lengths.values())) != 1:
+                raise ValueError(
+                    f"mode='zip' needs lists of equal length, got {lengths}"
+                )
+            combos = list(zip(*field_values.values(), strict=True))
+        case _:
+            raise ValueError(f"mode must be 'product' or 'zip', got {mode!r}")
+    rows = [dict(zip(names, combo, strict=True)) for combo in combos]
+    k = len(rows)
+    leaves = {}
+    for name in numeric:
+        if name in field_values:
+            leaves[name] = jnp.stack([jnp.asarray(row[name]) for row in rows])
+        else:
+            value = jnp.asarray(getattr(base, name))
+            leaves[name] = jnp.broadcast_to(value, (k, *value.shape))
+    return base.replace(**leaves), rows
+
+
+def _sweep_size(stacked: Any) -> int:
+    sizes = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree.leaves(stacked)}
+    if not sizes or None in sizes or len(sizes) != 1:
+        raise ValueError(
+            "stacked must be a pytree whose leaves all share a leading sweep "
+            f"axis, got leading sizes {sizes or 'none (no leaves)'}"
+        )
+    return sizes.pop()
+
+
+def run_sweep(
+    fn: Callable[..., Any],
+    stacked: Any,
+    *args: Any,
+    devices: Sequence[jax.Device] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """``jax.vmap(fn)`` over the leading axis of ``stacked``, sharded over devices.
+
+    Computes ``[fn(stacked[k], *args, **kwargs) for k in range(K)]`` in one
+    compiled call, stacked along a leading axis of length ``K``. With more than
+    one device the sweep axis is split over a 1-D ``Mesh`` of ``devices``
+    (``NamedSharding``); when ``K`` is not a multiple of the device count, the
+    last entry is repeated to fill the devices and the padding is dropped from
+    the result.
+
+    Args:
+        fn: ``fn(entry, *args, **kwargs) -> pytree``; ``entry`` is one slice of
+            ``stacked``.
+        stacked: a pytree whose leaves share a leading axis ``K`` (e.g.
+            :func:`parameter_grid`'s output, or a tuple of such grids and a
+            batch of ``jax.random`` keys of the same length).
+        *args, **kwargs: passed unchanged to every call. Array leaves are
+            jit arguments (replicated on every device); everything else
+            (``steps``, ``record_every``, Python floats, static fields) is
+            fixed at trace time.
+        devices: devices to shard over (default ``jax.devices()``: all local
+            devices, or all devices of all hosts after
+            ``jax.distributed.initialize()``; see the module docstring).
+
+    Returns:
+        ``fn``'s output pytree with a leading axis of length ``K``.
+    """
+    k = _sweep_size(stacked)
+    devices = list(jax.devices() if devices is None else devices)
+    leaves, treedef = jax.tree.flatten((args, kwargs))
+    is_array = [isinstance(x, (jax.Array, np.ndarray)) for x in leaves]
+    arrays = [x for x, a in zip(leaves, is_array, strict=True) if a]
+
+    def mapped(stacked, arrays):
+        it = iter(arrays)
+        a, kw = jax.tree.unflatten(
+            treedef,
+            [next(it) if a else x for x, a in zip(leaves, is_array, strict=True)],
+        )
+        return jax.vmap(lambda entry: fn(entry, *a, **kw))(stacked)
+
+    if len(devices) == 1:
+        with jax.default_device(devices[0]):
+            return jax.jit(mapped)(stacked, arrays)
+    pad = -k % len(devices)
+    if pad:
+        stacked = jax.tree.map(
+            lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]), stacked
+        )
+    mesh = Mesh(np.array(devices), (SWEEP_AXIS,))
+    sharded = NamedSharding(mesh, PartitionSpec(SWEEP_AXIS))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    out = jax.jit(mapped, out_shardings=sharded)(
+        jax.device_put(stacked, sharded), jax.device_put(arrays, replicated)
+    )
+    return jax.tree.map(lambda x: x[:k], out) if pad else out
