@@ -4,6 +4,7 @@ Public API (import from ``jstdp``); ``jstdp.interop`` (torch / Norse) is a
 separate, optional module so that ``import jstdp`` never imports torch.
 """
 
+from jstdp._checks import check_finite, validate_parameters
 from jstdp._conv import stdp_step_conv2d
 from jstdp._linear import stdp_step_linear
 from jstdp._neurons import (
@@ -41,6 +42,7 @@ __all__ = [
     "RunState",
     "STDPParameters",
     "STDPState",
+    "check_finite",
     "lif_feed_forward_step",
     "parameter_grid",
     "poisson_encode",
@@ -53,4 +55,5 @@ __all__ = [
     "stdp_step_conv2d",
     "stdp_step_linear",
     "superspike",
+    "validate_parameters",
 ]
