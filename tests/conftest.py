@@ -6,6 +6,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # The strictest settings (equinox, diffrax): implicit rank or dtype promotion
 # in library code is a bug.
@@ -26,3 +27,10 @@ def x64():
     """float64 for the duration of a test; create every array inside it."""
     with jax.enable_x64(True):
         yield
+
+
+# Hypothesis profiles: "ci" (the default) is fast and reproducible; for a
+# thorough local run: HYPOTHESIS_PROFILE=thorough pytest tests/test_properties.py
+settings.register_profile("ci", max_examples=10, deadline=None, derandomize=True)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
