@@ -327,4 +327,4 @@ def poisson_encode(
     dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
     u = jax.random.uniform(key, (seq_length, *x.shape), dtype)
     limit = jnp.asarray(dt, dtype) * jnp.asarray(f_max, dtype) * x.astype(dtype)
-    return (u < limit).astype(dtype)
+    return (u < limit[None]).astype(dtype)
