@@ -1,0 +1,407 @@
+"""Flax NNX layers that learn by STDP on every call.
+
+A layer holds its weights, the postsynaptic neurons' state and the STDP traces
+in its own :class:`flax.nnx.Variable` types, so it sits in any NNX model:
+
+- :class:`STDPWeight`: the weights. Not an ``nnx.Param``, so gradient
+  optimisers that filter on ``nnx.Param`` (``nnx.Optimizer(model, tx,
+  wrt=nnx.Param)``, ``nnx.grad``) leave them alone;
+- :class:`STDPTrace`: the pre- and postsynaptic traces (``STDPState``);
+- :class:`NeuronState`: the neurons' state pytree (``LIFFeedForwardState``
+  for the default LIF neurons).
+
+One call is one time step of the closed loop of ``jstdp.run_linear`` /
+``jstdp.run_conv2d``::
+
+    drive = z_pre @ w.T            (or conv2d(z_pre, w))
+    z_post, neuron = p_neuron.step(drive, neuron, dt)
+    w, traces = stdp_step_*(z_pre, z_post, w, traces, p_stdp, dt)   # learning only
+
+Parameters are stored as arrays of the layer's dtype, so changing a value
+(:meth:`STDPLinear.set_parameters`) does not retrace ``nnx.jit``; changing a
+static field (``stdp_algorithm``, conv geometry, ``learning``) does.
+
+Example::
+
+    layer = jstdp.nn.STDPLinear(100, 10, batch_size=8, rngs=nnx.Rngs(0))
+
+    @nnx.scan(in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))
+    def run(layer, z_pre):                  # z_pre_seq: [T, 8, 100]
+        return layer, layer(z_pre)
+
+    layer, z_post_seq = run(layer, z_pre_seq)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+from jax.typing import ArrayLike, DTypeLike
+
+from jstdp._conv import conv_output_shape, stdp_step_conv2d
+from jstdp._linear import stdp_step_linear
+from jstdp._neurons import LIFParameters
+from jstdp._parameters import STDPParameters, STDPState
+from jstdp._rules import HIGHEST, check_concrete
+
+Initializer = Callable[[jax.Array, tuple[int, ...], DTypeLike], jax.Array]
+
+
+class STDPWeight(nnx.Variable):
+    """Weights learned by STDP; invisible to optimisers filtering ``nnx.Param``."""
+
+
+class STDPTrace(nnx.Variable):
+    """A presynaptic or postsynaptic STDP trace."""
+
+
+class NeuronState(nnx.Variable):
+    """The state pytree of a layer's postsynaptic neurons."""
+
+
+def _as_arrays(p: Any, dtype: DTypeLike) -> Any:
+    """Every leaf of ``p`` as an array of ``dtype``: values are data, not code."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype), p)
+
+
+def _uniform_bounds(p_stdp: STDPParameters) -> Initializer:
+    """Initializer drawing weights uniformly from ``[w_min, w_max)``."""
+
+    def init(key: jax.Array, shape: tuple[int, ...], dtype: DTypeLike) -> jax.Array:
+        lo, hi = jnp.asarray(p_stdp.w_min, dtype), jnp.asarray(p_stdp.w_max, dtype)
+        return jax.random.uniform(key, shape, dtype, lo, hi)
+
+    return init
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+def _check_pair(name: str, value: object, pair_only: bool = False) -> tuple[int, int]:
+    """``value`` as an ``(h, w)`` pair of positive ints (an int means ``(v, v)``)."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        pair = tuple(value)
+    elif isinstance(value, int) and not pair_only:
+        pair = (value, value)
+    else:
+        pair = None
+    if pair is None or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair
+    ):
+        kind = "a pair (h, w)" if pair_only else "an int or a pair (h, w)"
+        raise ValueError(f"{name} must be {kind} of ints >= 1, got {value!r}")
+    return pair
+
+
+class _STDPLayer(nnx.Module):
+    """State handling shared by the dense and the convolutional layer."""
+
+    def __init__(
+        self,
+        w_shape: tuple[int, ...],
+        batch_size: int,
+        p_stdp: STDPParameters,
+        p_neuron: Any,
+        dt: ArrayLike,
+        learning: bool,
+        w_init: Initializer | None,
+        dtype: DTypeLike,
+        rngs: nnx.Rngs,
+    ) -> None:
+        if not isinstance(learning, bool):
+            raise TypeError(f"learning must be a bool, got {learning!r}")
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
+        self.dtype = jnp.dtype(dtype)
+        self.learning = learning
+        self.set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
+        init = _uniform_bounds(p_stdp) if w_init is None else w_init
+        w = jnp.asarray(init(rngs.params(), w_shape, self.dtype))
+        if w.shape != w_shape:
+            raise ValueError(
+                f"w_init must return an array of shape {w_shape}, got {w.shape}"
+            )
+        self.w = STDPWeight(w.astype(self.dtype))
+        self.reset(batch_size)
+
+    def set_parameters(
+        self,
+        *,
+        p_stdp: STDPParameters | None = None,
+        p_neuron: Any = None,
+        dt: ArrayLike | None = None,
+    ) -> None:
+        """Replace the STDP parameters, the neuron parameters or ``dt``.
+
+        Values are stored as arrays of the layer's dtype, so a new value of a
+        numeric field does not retrace ``nnx.jit``; a new static field does.
+
+        Raises:
+            ValueError: ``dt <= 0`` or ``w_min >= w_max``.
+            TypeError: ``p_stdp`` is not ``STDPParameters``, or ``p_neuron``
+                lacks ``initial_state`` / ``step``.
+        """
+        p_stdp = self.p_stdp if p_stdp is None else p_stdp
+        dt = self.dt if dt is None else dt
+        if not isinstance(p_stdp, STDPParameters):
+            raise TypeError(
+                f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
+            )
+        check_concrete(p_stdp, dt)
+        if p_neuron is not None:
+            if not all(
+                callable(getattr(p_neuron, m, None)) for m in ("initial_state", "step")
+            ):
+                raise TypeError(
+                    "p_neuron must implement initial_state(shape, dtype) and "
+                    f"step(drive, state, dt), got {type(p_neuron).__name__}"
+                )
+            self.p_neuron = nnx.data(_as_arrays(p_neuron, self.dtype))
+        self.p_stdp = nnx.data(p_stdp.astype(self.dtype))
+        self.dt = nnx.data(jnp.asarray(dt, self.dtype))
+
+    def reset(self, batch_size: int | None = None) -> None:
+        """Zero the traces and restart the neurons, for ``batch_size`` samples.
+
+        Weights are kept. ``batch_size`` defaults to the current one; call
+        this outside ``nnx.jit`` to change it (the state changes shape).
+        """
+        if batch_size is None:
+            batch_size = self.batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        pre, post = self._spike_shapes(batch_size)
+        self.t_pre = STDPTrace(jnp.zeros(pre, self.dtype))
+        self.t_post = STDPTrace(jnp.zeros(post, self.dtype))
+        self.neuron = NeuronState(self.p_neuron.initial_state(post, self.dtype))
+
+    def __call__(self, z_pre: ArrayLike, *, learning: bool | None = None) -> jax.Array:
+        """One time step: drive the neurons, then (when learning) apply STDP.
+
+        Args:
+            z_pre: presynaptic spikes of this step, shaped like ``t_pre``
+                (float, int or bool; graded values allowed).
+            learning: override the layer's ``learning`` attribute for this
+                call. When false, weights and traces stay as they are.
+
+        Returns:
+            Postsynaptic spikes, shaped like ``t_post``, in the layer's dtype.
+
+        Raises:
+            ValueError: ``z_pre`` does not have the expected shape.
+        """
+        z_pre = jnp.asarray(z_pre)
+        want = self.t_pre[...].shape
+        if z_pre.shape != want:
+            raise ValueError(
+                f"z_pre must have shape {want} {self._pre_layout}, got "
+                f"{z_pre.shape}; call reset(batch_size=...) for a new batch size"
+            )
+        w = self.w[...]
+        drive = self._drive(z_pre.astype(self.dtype), w)
+        z_post, neuron = self.p_neuron.step(drive, self.neuron.get_value(), self.dt)
+        self.neuron.set_value(neuron)
+        learning = self.learning if learning is None else learning
+        if learning:
+            state = STDPState(self.t_pre[...], self.t_post[...])
+            w, state = self._stdp_step(z_pre, z_post, w, state)
+            self.w[...] = w
+            self.t_pre[...] = state.t_pre
+            self.t_post[...] = state.t_post
+        return z_post
+
+
+class STDPLinear(_STDPLayer):
+    r"""A dense layer of spiking neurons whose weights learn by STDP.
+
+    Each call is one step: ``drive = z_pre @ w.T``, the neurons integrate the
+    drive (``p_neuron.step``), and, when learning, ``stdp_step_linear``
+    updates the weights (summed over the batch) and the traces.
+
+    Args:
+        in_features: number of presynaptic neurons ``n_pre``.
+        out_features: number of postsynaptic neurons ``n_post``.
+        batch_size: samples per call; :meth:`reset` changes it.
+        p_stdp: STDP parameters (default ``STDPParameters()``).
+        p_neuron: neuron parameters implementing ``initial_state(shape,
+            dtype)`` and ``step(drive, state, dt)`` (default
+            ``LIFParameters()``).
+        dt: time step in seconds, > 0.
+        learning: apply STDP on each call (a call may override it).
+        w_init: ``init(key, shape, dtype)`` for the weights (default uniform
+            in ``[w_min, w_max)``).
+        dtype: floating dtype of weights, traces and neuron state.
+        rngs: random streams; ``rngs.params()`` draws the initial weights.
+
+    Attributes:
+        w: :class:`STDPWeight` ``(out_features, in_features)`` (Norse layout).
+        t_pre, t_post: :class:`STDPTrace` ``(batch, in_features)``,
+            ``(batch, out_features)``.
+        neuron: :class:`NeuronState` of the ``(batch, out_features)`` neurons.
+    """
+
+    _pre_layout = "(batch_size, in_features)"
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        batch_size: int = 1,
+        p_stdp: STDPParameters | None = None,
+        p_neuron: Any = None,
+        dt: ArrayLike = 0.001,
+        learning: bool = True,
+        w_init: Initializer | None = None,
+        dtype: DTypeLike = jnp.float32,
+        rngs: nnx.Rngs,
+    ) -> None:
+        _check_positive("in_features", in_features)
+        _check_positive("out_features", out_features)
+        self.in_features, self.out_features = in_features, out_features
+        super().__init__(
+            (out_features, in_features),
+            batch_size,
+            STDPParameters() if p_stdp is None else p_stdp,
+            LIFParameters() if p_neuron is None else p_neuron,
+            dt,
+            learning,
+            w_init,
+            dtype,
+            rngs,
+        )
+
+    def _spike_shapes(self, batch: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return (batch, self.in_features), (batch, self.out_features)
+
+    def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
+        return jnp.einsum("bj,ij->bi", z_pre, w, precision=HIGHEST)
+
+    def _stdp_step(self, z_pre, z_post, w, state):
+        return stdp_step_linear(z_pre, z_post, w, state, self.p_stdp, self.dt)
+
+
+class STDPConv2d(_STDPLayer):
+    r"""A 2-D convolutional layer of spiking neurons whose kernel learns by STDP.
+
+    Each call is one step: ``drive = conv2d(z_pre, w)`` (NCHW spikes, OIHW
+    kernel, with ``p_stdp``'s stride, padding and dilation), the neurons
+    integrate it, and, when learning, ``stdp_step_conv2d`` updates the kernel
+    (summed over batch and positions) and the traces.
+
+    Args:
+        in_channels, out_channels: ``C_in``, ``C_out``.
+        kernel_size: ``k`` or ``(kh, kw)``.
+        input_size: spatial size ``(H, W)`` of the presynaptic spikes.
+        batch_size: samples per call; :meth:`reset` changes it.
+        p_stdp: STDP parameters with the conv geometry (default
+            ``STDPParameters(convolutional=True)``).
+        p_neuron, dt, learning, w_init, dtype, rngs: as :class:`STDPLinear`.
+
+    Attributes:
+        w: :class:`STDPWeight` ``(C_out, C_in, kh, kw)``.
+        t_pre, t_post: :class:`STDPTrace` ``(batch, C_in, H, W)``,
+            ``(batch, C_out, H_out, W_out)``.
+        neuron: :class:`NeuronState` of the ``(batch, C_out, H_out, W_out)``
+            neurons.
+
+    Raises:
+        ValueError: the (dilated) kernel is larger than the padded input.
+    """
+
+    _pre_layout = "(batch_size, in_channels, H, W)"
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        *,
+        input_size: tuple[int, int],
+        batch_size: int = 1,
+        p_stdp: STDPParameters | None = None,
+        p_neuron: Any = None,
+        dt: ArrayLike = 0.001,
+        learning: bool = True,
+        w_init: Initializer | None = None,
+        dtype: DTypeLike = jnp.float32,
+        rngs: nnx.Rngs,
+    ) -> None:
+        _check_positive("in_channels", in_channels)
+        _check_positive("out_channels", out_channels)
+        kernel = _check_pair("kernel_size", kernel_size)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = kernel
+        self.input_size = _check_pair("input_size", input_size, pair_only=True)
+        p_stdp = STDPParameters(convolutional=True) if p_stdp is None else p_stdp
+        self.geometry = (p_stdp.stride, p_stdp.padding, p_stdp.dilation)
+        self.output_size = conv_output_shape(
+            self.input_size,
+            self.kernel_size,
+            p_stdp.stride,
+            p_stdp.padding,
+            p_stdp.dilation,
+        )
+        super().__init__(
+            (out_channels, in_channels, *self.kernel_size),
+            batch_size,
+            p_stdp,
+            LIFParameters() if p_neuron is None else p_neuron,
+            dt,
+            learning,
+            w_init,
+            dtype,
+            rngs,
+        )
+
+    def set_parameters(
+        self,
+        *,
+        p_stdp: STDPParameters | None = None,
+        p_neuron: Any = None,
+        dt: ArrayLike | None = None,
+    ) -> None:
+        """As :meth:`STDPLinear.set_parameters`; the conv geometry must stay.
+
+        Raises:
+            ValueError: ``p_stdp`` has another stride, padding or dilation
+                (they fix the output shape: build a new layer instead).
+        """
+        if p_stdp is not None:
+            got = (p_stdp.stride, p_stdp.padding, p_stdp.dilation)
+            if got != self.geometry:
+                raise ValueError(
+                    "p_stdp (stride, padding, dilation) must stay "
+                    f"{self.geometry}, got {got}; build a new layer instead"
+                )
+        super().set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
+
+    def _spike_shapes(self, batch: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return (
+            (batch, self.in_channels, *self.input_size),
+            (batch, self.out_channels, *self.output_size),
+        )
+
+    def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
+        p = self.p_stdp
+        return jax.lax.conv_general_dilated(
+            z_pre,
+            w,
+            window_strides=p.stride,
+            padding=[(q, q) for q in p.padding],
+            rhs_dilation=p.dilation,
+            dimension_numbers=("NCHW", "OIHW", "NCHW"),
+            precision=HIGHEST,
+        )
+
+    def _stdp_step(self, z_pre, z_post, w, state):
+        return stdp_step_conv2d(z_pre, z_post, w, state, self.p_stdp, self.dt)

@@ -1,0 +1,356 @@
+"""jstdp.nn: Flax NNX layers against the functional API, transforms, errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+import jstdp
+from jstdp.nn import NeuronState, STDPConv2d, STDPLinear, STDPTrace, STDPWeight
+
+# Same functions on the same values: float64 agreement is at rounding level
+# (an outer jit may fuse differently); float32 runs are compared loosely.
+RTOL_64, ATOL_64 = 1e-12, 1e-14
+RTOL_32, ATOL_32 = 1e-6, 1e-6
+T = 12  # time steps: enough for spikes, traces and weight changes to build up
+
+HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def spikes(seed, shape, p=0.3, dtype=jnp.float32):
+    return (jax.random.uniform(jax.random.key(seed), shape) < p).astype(dtype)
+
+
+def eager_call(layer, z):
+    return layer(z)
+
+
+jitted_call = nnx.jit(eager_call)
+
+
+@pytest.fixture(params=["eager", "nnx.jit"])
+def call(request):
+    """Call a layer as is or under ``nnx.jit``."""
+    return eager_call if request.param == "eager" else jitted_call
+
+
+def reference_run(z_seq, w, p_stdp, p_neuron, step, drive, dt):
+    """Functional loop: drive -> LIF -> STDP, recording everything per step."""
+
+    @jax.jit
+    def ref_step(z_pre, w, state, neuron):
+        z_post, neuron = jstdp.lif_feed_forward_step(
+            drive(z_pre, w), neuron, p_neuron, dt
+        )
+        w, state = step(z_pre, z_post, w, state, p_stdp, dt)
+        return z_post, w, state, neuron
+
+    state = jstdp.STDPState.zeros_like(z_seq[0], drive(z_seq[0], w), w.dtype)
+    neuron = p_neuron.initial_state(state.t_post.shape, w.dtype)
+    out = []
+    for z_pre in z_seq:
+        out.append(ref_step(z_pre, w, state, neuron))
+        _, w, state, neuron = out[-1]
+    return out
+
+
+def linear_drive(z, w):
+    return jnp.einsum("bj,ij->bi", z, w, precision=HIGHEST)
+
+
+def conv_drive_for(p):
+    def drive(z, w):
+        return jax.lax.conv_general_dilated(
+            z,
+            w,
+            window_strides=p.stride,
+            padding=[(q, q) for q in p.padding],
+            rhs_dilation=p.dilation,
+            dimension_numbers=("NCHW", "OIHW", "NCHW"),
+            precision=HIGHEST,
+        )
+
+    return drive
+
+
+def assert_layer_matches(layer, call, z_seq, ref, rtol, atol):
+    for z_pre, (z_post, w, state, neuron) in zip(z_seq, ref, strict=True):
+        got = call(layer, z_pre)
+        np.testing.assert_array_equal(got, z_post)
+        np.testing.assert_allclose(layer.w[...], w, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(layer.t_pre[...], state.t_pre, rtol, atol)
+        np.testing.assert_allclose(layer.t_post[...], state.t_post, rtol, atol)
+        got_neuron = layer.neuron.get_value()
+        np.testing.assert_allclose(got_neuron.v, neuron.v, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(got_neuron.i, neuron.i, rtol=rtol, atol=atol)
+
+
+# The layer hands p_stdp to the step function unchanged; two rules suffice here
+# (the rules themselves are tested against Norse elsewhere).
+@pytest.mark.parametrize("algorithm", ["additive", "multiplicative_pow"])
+def test_linear_matches_functional_steps_x64(x64, algorithm):
+    """Every step: spikes, weights, traces and LIF state equal the functional loop."""
+    p = jstdp.STDPParameters(
+        eta_plus=0.05, eta_minus=0.04, stdp_algorithm=algorithm, mu=0.5
+    )
+    p_neuron = jstdp.LIFParameters(v_th=0.5)
+    layer = STDPLinear(
+        10, 4, batch_size=3, p_stdp=p, p_neuron=p_neuron, dtype=jnp.float64,
+        rngs=nnx.Rngs(0),
+    )  # fmt: skip
+    z_seq = spikes(1, (T, 3, 10), dtype=jnp.float64)
+    ref = reference_run(
+        z_seq, layer.w[...], p, p_neuron, jstdp.stdp_step_linear, linear_drive, 1e-3
+    )
+    assert float(sum(r[0].sum() for r in ref)) > 0  # the neurons spike
+    assert_layer_matches(layer, jitted_call, z_seq, ref, RTOL_64, ATOL_64)
+
+
+def test_linear_matches_functional_steps_float32(call):
+    p = jstdp.STDPParameters(eta_plus=0.05, eta_minus=0.04)
+    layer = STDPLinear(10, 4, batch_size=2, p_stdp=p, rngs=nnx.Rngs(1))
+    z_seq = spikes(2, (T, 2, 10)).astype(bool)  # bool spikes are accepted
+    ref = reference_run(
+        z_seq.astype(jnp.float32), layer.w[...], p, jstdp.LIFParameters(),
+        jstdp.stdp_step_linear, linear_drive, 1e-3,
+    )  # fmt: skip
+    assert layer.w[...].dtype == jnp.float32
+    assert_layer_matches(layer, call, z_seq, ref, RTOL_32, ATOL_32)
+
+
+def test_conv2d_matches_functional_steps_x64(x64):
+    p = jstdp.STDPParameters(
+        eta_plus=0.05, eta_minus=0.04, convolutional=True, stride=(2, 1),
+        padding=1, dilation=(1, 2), stdp_algorithm="multiplicative_relu",
+    )  # fmt: skip
+    p_neuron = jstdp.LIFParameters(v_th=0.3)
+    layer = STDPConv2d(
+        2, 3, (3, 2), input_size=(7, 6), batch_size=2, p_stdp=p,
+        p_neuron=p_neuron, dtype=jnp.float64, rngs=nnx.Rngs(0),
+    )  # fmt: skip
+    z_seq = spikes(3, (T, 2, 2, 7, 6), dtype=jnp.float64)
+    ref = reference_run(
+        z_seq, layer.w[...], p, p_neuron, jstdp.stdp_step_conv2d, conv_drive_for(p),
+        1e-3,
+    )  # fmt: skip
+    assert layer.t_post[...].shape == (2, 3, 4, 6)
+    assert float(sum(r[0].sum() for r in ref)) > 0
+    assert_layer_matches(layer, jitted_call, z_seq, ref, RTOL_64, ATOL_64)
+
+
+def scan_layer(layer, z_seq):
+    @nnx.scan(in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))
+    def run(layer, z_pre):
+        return layer, layer(z_pre)
+
+    return run(layer, z_seq)
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv2d"])
+def test_nnx_scan_matches_closed_loop_run(kind):
+    """A layer under ``nnx.scan`` is ``jstdp.run_linear`` / ``run_conv2d``."""
+    p_neuron = jstdp.LIFParameters(v_th=0.4)
+    if kind == "linear":
+        p = jstdp.STDPParameters(eta_plus=0.05, eta_minus=0.04)
+        layer = STDPLinear(
+            10, 4, batch_size=3, p_stdp=p, p_neuron=p_neuron, rngs=nnx.Rngs(0)
+        )
+        run = jstdp.run_linear
+    else:
+        p = jstdp.STDPParameters(eta_plus=0.05, convolutional=True, stride=2, padding=1)
+        layer = STDPConv2d(
+            2, 3, 3, input_size=(6, 6), batch_size=2, p_stdp=p, p_neuron=p_neuron,
+            rngs=nnx.Rngs(0),
+        )  # fmt: skip
+        run = jstdp.run_conv2d
+    z_seq = spikes(5, (T, *layer.t_pre[...].shape))
+    w, state, record = run(z_seq, layer.w[...], p, p_neuron, record_every=1)
+    layer, z_post = scan_layer(layer, z_seq)
+    np.testing.assert_array_equal(z_post, record.z_post)
+    assert float(z_post.sum()) > 0
+    np.testing.assert_allclose(layer.w[...], w, RTOL_32, ATOL_32)
+    np.testing.assert_allclose(layer.t_pre[...], state.stdp.t_pre, RTOL_32, ATOL_32)
+    np.testing.assert_allclose(layer.t_post[...], state.stdp.t_post, RTOL_32, ATOL_32)
+    np.testing.assert_allclose(
+        layer.neuron.get_value().v, state.neuron.v, RTOL_32, ATOL_32
+    )
+
+
+def test_learning_off_freezes_weights_and_traces():
+    layer = STDPLinear(
+        6, 3, batch_size=2, p_stdp=jstdp.STDPParameters(eta_plus=0.01),
+        p_neuron=jstdp.LIFParameters(v_th=0.2), rngs=nnx.Rngs(0),
+    )  # fmt: skip
+    z = jnp.ones((2, 6))
+    w0 = layer.w[...]
+    layer(z, learning=False)
+    np.testing.assert_array_equal(layer.w[...], w0)
+    np.testing.assert_array_equal(layer.t_pre[...], 0.0)
+    assert float(jnp.abs(layer.neuron.get_value().i).sum()) > 0  # neurons still run
+    layer.set_attributes(learning=False)
+    assert layer(z).sum() > 0  # the drive is large enough to spike
+    np.testing.assert_array_equal(layer.w[...], w0)
+    layer(z, learning=True)  # a call overrides the attribute
+    assert not np.array_equal(layer.w[...], w0)
+    assert float(layer.t_pre[...].min()) > 0
+
+
+def test_changing_a_parameter_value_does_not_retrace():
+    traces = []
+
+    @nnx.jit
+    def step(layer, z):
+        traces.append(None)
+        return layer(z)
+
+    layer = STDPLinear(5, 2, batch_size=1, rngs=nnx.Rngs(0))
+    z = jnp.ones((1, 5))
+    step(layer, z)
+    w_slow = layer.w[...]
+    layer.set_parameters(
+        p_stdp=jstdp.STDPParameters(eta_plus=0.3, eta_minus=0.0),
+        p_neuron=jstdp.LIFParameters(v_th=0.01),
+        dt=0.0005,
+    )
+    step(layer, z)
+    step(layer, z)
+    assert len(traces) == 1
+    assert float(layer.p_stdp.eta_plus) == pytest.approx(0.3)
+    assert float((layer.w[...] - w_slow).max()) > 1e-3  # the new rate is in use
+    layer.set_parameters(p_stdp=jstdp.STDPParameters(stdp_algorithm="additive_step"))
+    step(layer, z)
+    assert len(traces) == 2  # a static field is a new program
+
+
+def test_variable_types_keep_stdp_weights_away_from_optimisers():
+    layer = STDPLinear(4, 2, rngs=nnx.Rngs(0))
+    assert isinstance(layer.w, STDPWeight) and not isinstance(layer.w, nnx.Param)
+    assert isinstance(layer.t_pre, STDPTrace) and isinstance(layer.neuron, NeuronState)
+    assert len(jax.tree.leaves(nnx.state(layer, nnx.Param))) == 0
+    assert len(jax.tree.leaves(nnx.state(layer, STDPWeight))) == 1
+    assert len(jax.tree.leaves(nnx.state(layer, STDPTrace))) == 2
+    assert len(jax.tree.leaves(nnx.state(layer, NeuronState))) == 2  # v and i
+
+
+class PlasticClassifier(nnx.Module):
+    """A plastic STDP layer (unsupervised) feeding a gradient-trained readout."""
+
+    def __init__(self, rngs):
+        self.plastic = STDPLinear(
+            12, 6, batch_size=4, p_stdp=jstdp.STDPParameters(eta_plus=0.01),
+            p_neuron=jstdp.LIFParameters(v_th=0.3), rngs=rngs,
+        )  # fmt: skip
+        self.readout = nnx.Linear(6, 2, rngs=rngs)
+
+    def __call__(self, z_seq):
+        _, z_post = scan_layer(self.plastic, z_seq)
+        return self.readout(z_post.mean(axis=0))
+
+
+def test_plastic_layer_in_a_model_with_a_gradient_trained_readout():
+    model = PlasticClassifier(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.sgd(0.5), wrt=nnx.Param)
+    z_seq = spikes(7, (T, 4, 12), p=0.5)
+    labels = jnp.array([0, 1, 0, 1])
+
+    def loss_fn(model):
+        logits = model(z_seq)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    @nnx.jit
+    def train_step(model, optimizer):
+        loss, grads = nnx.value_and_grad(loss_fn)(model)
+        w_after_stdp = model.plastic.w[...]
+        optimizer.update(model, grads)
+        return loss, grads, w_after_stdp
+
+    w0, kernel0 = model.plastic.w[...], model.readout.kernel[...]
+    loss, grads, w_after_stdp = train_step(model, optimizer)
+    # Gradients exist for the readout only.
+    assert set(nnx.to_flat_state(grads).paths) == {
+        ("readout", "bias"),
+        ("readout", "kernel"),
+    }
+    # STDP changed the plastic weights in the forward pass ...
+    assert float(jnp.abs(w_after_stdp - w0).max()) > 0
+    # ... and the optimiser left them exactly there, while it moved the readout.
+    np.testing.assert_array_equal(model.plastic.w[...], w_after_stdp)
+    assert float(jnp.abs(model.readout.kernel[...] - kernel0).max()) > 0
+    assert np.isfinite(float(loss))
+
+
+def test_reset_for_a_new_batch_size():
+    layer = STDPConv2d(1, 2, 3, input_size=(5, 5), batch_size=2, rngs=nnx.Rngs(0))
+    layer(spikes(8, (2, 1, 5, 5)))
+    w = layer.w[...]
+    layer.reset(batch_size=5)
+    assert layer.batch_size == 5
+    assert layer.t_pre[...].shape == (5, 1, 5, 5)
+    assert layer.t_post[...].shape == (5, 2, 3, 3)
+    assert layer.neuron.get_value().v.shape == (5, 2, 3, 3)
+    np.testing.assert_array_equal(layer.t_pre[...], 0.0)
+    np.testing.assert_array_equal(layer.w[...], w)  # weights are kept
+    assert layer(spikes(9, (5, 1, 5, 5))).shape == (5, 2, 3, 3)
+    layer.reset()  # same batch size, state back to rest
+    np.testing.assert_array_equal(layer.t_post[...], 0.0)
+    assert layer.t_post[...].shape == (5, 2, 3, 3)
+
+
+def test_wrong_input_shapes_raise_clear_errors():
+    dense = STDPLinear(6, 3, batch_size=2, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        ValueError, match=r"z_pre must have shape \(2, 6\).*\(3, 6\).*reset"
+    ):
+        dense(jnp.ones((3, 6)))
+    with pytest.raises(
+        ValueError, match=r"z_pre .*\(batch_size, in_features\).*\(6,\)"
+    ):
+        nnx.jit(lambda layer, z: layer(z))(dense, jnp.ones(6))
+    conv = STDPConv2d(1, 2, 3, input_size=(5, 5), batch_size=1, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        ValueError, match=r"\(1, 1, 5, 5\).*in_channels, H, W.*\(1, 1, 4, 5\)"
+    ):
+        conv(jnp.ones((1, 1, 4, 5)))
+
+
+def test_bad_construction_raises():
+    rngs = nnx.Rngs(0)
+    with pytest.raises(ValueError, match="in_features must be an int >= 1, got 0"):
+        STDPLinear(0, 3, rngs=rngs)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        STDPLinear(2, 3, batch_size=0, rngs=rngs)
+    with pytest.raises(ValueError, match="dt must be positive"):
+        STDPLinear(2, 3, dt=0.0, rngs=rngs)
+    with pytest.raises(ValueError, match="w_min must be < w_max"):
+        STDPLinear(2, 3, p_stdp=jstdp.STDPParameters(w_min=1.0), rngs=rngs)
+    with pytest.raises(TypeError, match="p_neuron must implement initial_state"):
+        STDPLinear(2, 3, p_neuron=object(), rngs=rngs)
+    with pytest.raises(TypeError, match="dtype must be a floating dtype"):
+        STDPLinear(2, 3, dtype=jnp.int32, rngs=rngs)
+    with pytest.raises(
+        ValueError, match=r"w_init must return .*\(3, 2\), got \(2, 3\)"
+    ):
+        STDPLinear(2, 3, w_init=lambda k, s, d: jnp.zeros((2, 3), d), rngs=rngs)
+    with pytest.raises(ValueError, match="kernel .* is larger than the padded input"):
+        STDPConv2d(1, 2, 5, input_size=(3, 3), rngs=rngs)
+    with pytest.raises(ValueError, match=r"input_size must be a pair \(h, w\)"):
+        STDPConv2d(1, 2, 3, input_size=5, rngs=rngs)
+    with pytest.raises(ValueError, match="kernel_size must be an int or a pair"):
+        STDPConv2d(1, 2, (3, 0), input_size=(5, 5), rngs=rngs)
+    conv = STDPConv2d(1, 2, 3, input_size=(5, 5), rngs=rngs)
+    with pytest.raises(ValueError, match=r"must stay \(\(1, 1\), \(0, 0\), \(1, 1\)\)"):
+        conv.set_parameters(p_stdp=jstdp.STDPParameters(stride=2))
+
+
+def test_conductance_neurons_plug_in():
+    """Any neuron implementing the protocol works, e.g. Song 2000's conductance LIF."""
+    p_neuron = jstdp.ConductanceLIFParameters(g_max=2.0)
+    layer = STDPLinear(20, 2, batch_size=1, p_neuron=p_neuron, rngs=nnx.Rngs(0))
+    z_seq = spikes(10, (50, 1, 20), p=0.5)
+    layer, z_post = scan_layer(layer, z_seq)
+    state = layer.neuron.get_value()
+    assert isinstance(state, jstdp.ConductanceLIFState)
+    assert float(z_post.sum()) > 0
+    assert float(state.v.min()) >= -80.0  # mV, between E_L-ish and E_e
