@@ -139,6 +139,6 @@ def stdp_step_conv2d(
             input, ``dt <= 0``, ``w_min >= w_max``.
     """
     p_stdp = STDPParameters() if p_stdp is None else p_stdp
-    check_concrete(p_stdp, dt)
+    check_concrete(p_stdp, dt, state_stdp)
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
     return _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt)

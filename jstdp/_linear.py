@@ -74,7 +74,7 @@ def stdp_step_linear(
     ``vmap`` is for independent networks and parameter sweeps.
     """
     p_stdp = STDPParameters() if p_stdp is None else p_stdp
-    check_concrete(p_stdp, dt)
+    check_concrete(p_stdp, dt, state_stdp)
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
     return _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt)
 

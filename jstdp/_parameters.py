@@ -8,10 +8,12 @@ the values follow the dtype of the weights.
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
@@ -44,12 +46,13 @@ def _pair(name: str, value: object, minimum: int) -> tuple[int, int]:
     else:
         pair = (value, value)
     for v in pair:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        # NumPy integers are accepted (as torch accepts them); bools are not.
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
             raise ValueError(
                 f"{name} must be an int >= {minimum} or a pair of such ints, "
                 f"got {value!r}"
             )
-    return pair  # type: ignore[return-value]
+    return int(pair[0]), int(pair[1])
 
 
 @struct.dataclass
@@ -102,9 +105,7 @@ class STDPParameters:
             )
         for name in ("hardbound", "convolutional"):
             if not isinstance(getattr(self, name), bool):
-                raise TypeError(
-                    f"{name} must be a bool, got {getattr(self, name)!r}"
-                )
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         object.__setattr__(self, "stride", _pair("stride", self.stride, 1))
         object.__setattr__(self, "padding", _pair("padding", self.padding, 0))
         object.__setattr__(self, "dilation", _pair("dilation", self.dilation, 1))
@@ -142,7 +143,7 @@ class STDPState:
         """Zero traces shaped like the spikes, in ``dtype`` (default float32)."""
         dtype = jnp.float32 if dtype is None else dtype
         return cls(
-            jnp.zeros(jnp.shape(z_pre), dtype), jnp.zeros(jnp.shape(z_post), dtype)
+            jnp.zeros(np.shape(z_pre), dtype), jnp.zeros(np.shape(z_post), dtype)
         )
 
     def decay(

@@ -39,14 +39,14 @@ def decay_traces(
 def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
     """Weight dependence ``(A_plus(w), A_minus(w))`` of potentiation and depression.
 
-    ======================  =============================  ============================
-    rule                    ``A_plus(w)``                  ``A_minus(w)``
-    ======================  =============================  ============================
-    additive                ``eta_plus``                   ``eta_minus``
-    additive_step           ``eta_plus * H(w_max - w)``    ``eta_minus * H(w - w_min)``
-    multiplicative_pow      ``eta_plus * (w_max - w)**mu`` ``eta_minus * (w - w_min)**mu``
-    multiplicative_relu     ``eta_plus * relu(w_max - w)`` ``eta_minus * relu(w - w_min)``
-    ======================  =============================  ============================
+    ===================  ==========================  ==========================
+    rule                 ``A_plus(w)``               ``A_minus(w)``
+    ===================  ==========================  ==========================
+    additive             ``eta_plus``                ``eta_minus``
+    additive_step        ``eta_plus*H(w_max-w)``     ``eta_minus*H(w-w_min)``
+    multiplicative_pow   ``eta_plus*(w_max-w)**mu``  ``eta_minus*(w-w_min)**mu``
+    multiplicative_relu  ``eta_plus*relu(w_max-w)``  ``eta_minus*relu(w-w_min)``
+    ===================  ==========================  ==========================
 
     ``H(x) = 1 if x > 0 else 0``. ``stdp_algorithm`` is static, so the branch is
     chosen at trace time. With ``hardbound=False`` and fractional ``mu``,
@@ -99,19 +99,12 @@ def prepare(
     Computation happens in ``w.dtype``: parameters, ``dt``, traces and spikes
     (bool, int or float, graded values allowed) are cast to it.
     """
-    if not isinstance(p, STDPParameters):
-        raise TypeError(f"p_stdp must be jstdp.STDPParameters, got {type(p).__name__}")
-    if not isinstance(state, STDPState):
-        raise TypeError(
-            f"state_stdp must be jstdp.STDPState, got {type(state).__name__}"
-        )
+    check_types(p, state)
     w = jnp.asarray(w)
     if not jnp.issubdtype(w.dtype, jnp.floating):
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
     dtype = w.dtype
-    state = STDPState(
-        jnp.asarray(state.t_pre, dtype), jnp.asarray(state.t_post, dtype)
-    )
+    state = STDPState(jnp.asarray(state.t_pre, dtype), jnp.asarray(state.t_post, dtype))
     return (
         w,
         state,
@@ -129,9 +122,9 @@ def check_shapes(name: str, got: tuple[int, ...], want: tuple[int, ...]) -> None
 
 def check_rank(name: str, x: ArrayLike, rank: int, layout: str) -> None:
     """Raise a ValueError naming ``name`` when ``x`` is not of rank ``rank``."""
-    if jnp.ndim(x) != rank:
+    if np.ndim(x) != rank:
         raise ValueError(
-            f"{name} must have rank {rank} {layout}, got shape {jnp.shape(x)}"
+            f"{name} must have rank {rank} {layout}, got shape {np.shape(x)}"
         )
 
 
@@ -145,12 +138,29 @@ def _concrete(x: object) -> np.ndarray | None:
         return None
 
 
-def check_concrete(p: STDPParameters, dt: ArrayLike) -> None:
-    """Eager checks of values that are known before tracing (skips tracers).
+def check_types(p: object, state: object = None) -> None:
+    """Raise a TypeError unless ``p`` (and ``state``, if given) are jstdp pytrees."""
+    hint = " (convert Norse objects with jstdp.interop.from_norse)"
+    if not isinstance(p, STDPParameters):
+        raise TypeError(
+            f"p_stdp must be jstdp.STDPParameters, got {type(p).__name__}{hint}"
+        )
+    if state is not None and not isinstance(state, STDPState):
+        raise TypeError(
+            f"state_stdp must be jstdp.STDPState, got {type(state).__name__}{hint}"
+        )
 
-    Raises on ``dt <= 0`` and on ``w_min >= w_max``; warns when
-    ``dt * tau_inv >= 1``, where the Euler trace update overshoots.
+
+def check_concrete(
+    p: STDPParameters, dt: ArrayLike, state: STDPState | None = None
+) -> None:
+    """Eager checks of types and of values known before tracing (skips tracers).
+
+    Raises a TypeError for a wrong parameter (or state) type, a ValueError on
+    ``dt <= 0`` and on ``w_min >= w_max``; warns when ``dt * tau_inv >= 1``,
+    where the Euler trace update overshoots.
     """
+    check_types(p, state)
     dt_v = _concrete(dt)
     if dt_v is not None and not np.all(dt_v > 0):
         raise ValueError(f"dt must be positive, got {dt!r}")
