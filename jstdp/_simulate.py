@@ -64,11 +64,15 @@ class RunState:
         neuron: the neuron state (e.g. ``LIFFeedForwardState``).
         stdp: the STDP traces.
         step: int32 count of steps run so far (seeds ``PoissonInput``).
+        spike_count: int32 count of output spikes per postsynaptic neuron
+            (shaped like the output spikes), so the output rate in Hz is
+            ``spike_count / (step * dt)``.
     """
 
     neuron: Any
     stdp: STDPState
     step: jax.Array
+    spike_count: jax.Array
 
 
 @struct.dataclass
@@ -135,7 +139,8 @@ def _closed_step(layer: Layer, consts, carry, x):
     drive_fn, stdp_fn = _LAYERS[layer]
     z_out, neuron = p_neuron.step(drive_fn(z_in, w, p_stdp), state.neuron, dt)
     w, stdp = stdp_fn(z_in, z_out, w, state.stdp, p_stdp, dt)
-    return (w, RunState(neuron, stdp, state.step + 1)), (z_in, z_out)
+    count = state.spike_count + (z_out > 0).astype(jnp.int32)
+    return (w, RunState(neuron, stdp, state.step + 1, count)), (z_in, z_out)
 
 
 # Built once, so the jit cache of `_scan` (keyed on the static step) is reused.
@@ -428,6 +433,7 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, options):
             neuron=p_neuron.initial_state(post_shape, dtype),
             stdp=STDPState(jnp.zeros(pre_shape, dtype), jnp.zeros(post_shape, dtype)),
             step=jnp.zeros((), jnp.int32),
+            spike_count=jnp.zeros(post_shape, jnp.int32),
         )
     elif not isinstance(state, RunState):
         raise TypeError(f"state must be jstdp.RunState, got {type(state).__name__}")

@@ -139,6 +139,7 @@ def test_closed_loop_equals_python_loop_every_step(layer, x64):
     _close(w, trace[-1][0], dtype)
     _close_tree(state.neuron, trace[-1][4], dtype)
     assert int(state.step) == 40
+    np.testing.assert_array_equal(state.spike_count, jnp.sum(record.z_post, axis=0))
     assert w.dtype == record.w.dtype == dtype
     assert 0.05 < float(jnp.mean(record.z_post)) < 0.95  # spikes both ways
 
