@@ -18,6 +18,18 @@ unchunked runs give the same numbers.
 
 Every function here is jit-compatible and vmappable over ``w``, keys and any
 numeric parameter leaf (see :mod:`jstdp._sweep` for parameter grids).
+
+Differentiable plasticity: ``jax.grad`` of any scalar of the final weights
+(or state) with respect to ``w``, numeric STDP parameters or numeric neuron
+parameters goes through the whole scan. What flows: the traces, the weight
+dependence, the hard bound (zero gradient for a clipped weight) and the drive
+into the membrane are smooth. The spike threshold is a step: with the neuron's
+``method="heaviside"`` its derivative is zero, so the gradient is the exact
+derivative with every spike held fixed (what finite differences give as long
+as no spike flips); with ``method="super"`` (the default, as Norse) the
+SuperSpike surrogate ``1 / (|v - v_th| + 1)**2`` also carries gradient through
+the spikes, the same numbers as torch autograd through Norse. Poisson input is
+sampled by comparison, so no gradient reaches ``rates_hz``.
 """
 
 from __future__ import annotations
