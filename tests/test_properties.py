@@ -14,6 +14,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -398,3 +399,153 @@ def test_batch_update_is_the_sum_of_single_sample_updates(case):
         tol = 4 * (len(deltas) + 2) * eps(case.dtype) * scale
         err = np.abs((f64(w_batch) - f64(w)) - sum(deltas))
         assert np.all(err <= tol), (err.max(), tol.max())
+
+
+def seeded_run(layer: Layer, algorithm: str, seed: int, run, steps: int = 12):
+    """``run`` on ``steps`` steps of spikes and weights drawn from ``seed``.
+
+    NumPy draws the inputs: compiling ``jax.random`` costs seconds on CPU, and
+    keys are exercised by the closed-loop runs below.
+    """
+    rng = np.random.default_rng(seed)
+    z_pre = (rng.random((steps, *layer.pre)) < 0.3).astype(np.float32)
+    z_post = (rng.random((steps, *layer.post)) < 0.3).astype(np.float32)
+    w = jnp.asarray(rng.random(layer.w), jnp.float32)
+    p = STDPParameters(
+        eta_plus=0.05,
+        eta_minus=0.04,
+        tau_pre_inv=37.0,
+        tau_post_inv=29.0,
+        mu=0.7,
+        stdp_algorithm=algorithm,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+    )
+    state = STDPState.zeros_like(z_pre[0], z_post[0])
+    return run(z_pre, z_post, w, state, p)
+
+
+def loop_of(layer: Layer, wrap=lambda f: f):
+    """A Python loop of (optionally wrapped) single steps."""
+    one = wrap(lambda zp, zq, w, s, p: layer.step(zp, zq, w, s, p, 1e-3))
+
+    def run(z_pre, z_post, w, state, p):
+        for t in range(z_pre.shape[0]):
+            w, state = one(z_pre[t], z_post[t], w, state, p)
+        return w, state
+
+    return run
+
+
+def scan_of(layer: Layer):
+    """The same steps under ``jax.jit(lax.scan)``."""
+
+    @jax.jit
+    def run(z_pre, z_post, w, state, p):
+        def body(carry, z):
+            return layer.step(*z, *carry, p, 1e-3), None
+
+        return jax.lax.scan(body, (w, state), (z_pre, z_post))[0]
+
+    return run
+
+
+def assert_bit_identical(a, b):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+DETERMINISM = [(LINEAR[1], alg) for alg in jstdp.ALGORITHMS] + [
+    (CONV[0], "multiplicative_pow")
+]
+
+
+@pytest.mark.parametrize("layer, algorithm", DETERMINISM)
+def test_same_inputs_give_bit_identical_results(layer, algorithm):
+    """The same inputs give bit-identical weights and traces, every time.
+
+    Run twice as a Python loop of the public step (its core is jitted), twice
+    with each step under an outer ``jax.jit``, and once under
+    ``jit(lax.scan)``: all five agree bit for bit. The outer jit inlines the
+    step's own jit and the scan body is the same computation, so XLA compiles
+    the same fused kernels (checked on CPU; see the next test for what
+    differs from op-by-op evaluation).
+    """
+    seed = 1234
+    eager_loop, jit_loop = loop_of(layer), loop_of(layer, jax.jit)
+    eager = seeded_run(layer, algorithm, seed, eager_loop)
+    assert_bit_identical(eager, seeded_run(layer, algorithm, seed, eager_loop))
+    jitted = seeded_run(layer, algorithm, seed, jit_loop)
+    assert_bit_identical(jitted, seeded_run(layer, algorithm, seed, jit_loop))
+    assert_bit_identical(eager, jitted)
+    assert_bit_identical(eager, seeded_run(layer, algorithm, seed, scan_of(layer)))
+    other = seeded_run(layer, algorithm, 1, eager_loop)
+    assert not np.array_equal(eager[0], other[0])  # the inputs matter
+
+
+def test_jit_differs_from_op_by_op_by_a_few_roundings():
+    """Compiled and op-by-op (``jax.disable_jit``) runs differ by rounding only.
+
+    XLA fuses each step's elementwise chain into one kernel and contracts
+    multiply-add pairs into fused multiply-adds (one rounding instead of
+    two); it does not reassociate sums. Op-by-op evaluation (and NumPy)
+    rounds every product, so the two differ by about one unit in the last
+    place per operation; over ``n`` steps the difference stays within
+    ``4 n eps`` of the values' scale (measured on CPU: at most 4 ulps after
+    12-20 steps in float32). Checked on the rule with the most operations.
+    """
+    layer, algorithm, seed = LINEAR[1], "multiplicative_pow", 7
+    compiled = seeded_run(layer, algorithm, seed, loop_of(layer))
+    with jax.disable_jit():
+        op_by_op = seeded_run(layer, algorithm, seed, loop_of(layer))
+    n, e = 12, eps("float32")
+    for x, y in zip(jax.tree.leaves(compiled), jax.tree.leaves(op_by_op), strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        tol = 4 * n * e * max(1.0, float(np.max(np.abs(x))))
+        assert np.max(np.abs(x - y)) <= tol
+
+
+@pytest.mark.parametrize(
+    "algorithm, hardbound", [("additive", True), ("multiplicative_relu", False)]
+)
+def test_long_closed_loop_stays_finite_and_in_bounds(algorithm, hardbound):
+    """10^4 closed-loop steps (Poisson input -> LIF -> STDP) stay finite and bounded.
+
+    A small dense layer (50 inputs at 30 Hz, 4 LIF neurons) learns for 10 s
+    of simulated time: the weights end finite and in ``[w_min, w_max]``
+    (clipped by hardbound for ``additive``; by the rule alone for
+    ``multiplicative_relu`` with hardbound off), the traces and the neuron
+    state end finite, and the weights did change (the neurons fired).
+    ``benchmarks/long_run.py`` runs the same for 10^6 steps.
+    """
+    rng = np.random.default_rng(0)
+    z_in = (rng.random((10_000, 1, 50)) < 30.0 * 1e-3).astype(np.float32)
+    w0 = jnp.asarray(rng.uniform(0.2, 0.8, (4, 50)), jnp.float32)
+    p = STDPParameters(
+        eta_plus=5e-2, eta_minus=5.25e-2, stdp_algorithm=algorithm, hardbound=hardbound
+    )
+    w, state, _ = jstdp.run_linear(z_in, w0, p)
+    jstdp.check_finite((w, state), "run")
+    w = np.asarray(w)
+    assert np.all((w >= 0.0) & (w <= 1.0))
+    assert np.max(np.abs(w - np.asarray(w0))) > 0.1
+    assert int(state.step) == 10_000
+
+
+def test_same_key_gives_the_same_poisson_run():
+    """A closed loop driven by PoissonInput is a function of its key.
+
+    The same key gives bit-identical weights and state; another key gives
+    other input spikes, hence other weights.
+    """
+    inputs = jstdp.PoissonInput(jnp.full((2, 8), 50.0))
+    w0 = jnp.full((3, 8), 0.5)
+    p = STDPParameters(eta_plus=1e-2, eta_minus=1e-2)
+
+    def run(seed):
+        return jstdp.run_linear(inputs, w0, p, steps=200, key=jax.random.key(seed))[:2]
+
+    first = run(0)
+    assert_bit_identical(first, run(0))
+    assert not np.array_equal(first[0], run(1)[0])
