@@ -233,7 +233,8 @@ class NorseDifference(NamedTuple):
 
 def _max_abs_difference(a: ArrayLike, b: ArrayLike) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    d = np.abs(a - b)
+    with np.errstate(invalid="ignore"):  # inf - inf; handled on the next line
+        d = np.abs(a - b)
     d = np.where((a == b) | (np.isnan(a) & np.isnan(b)), 0.0, d)
     return float(np.nan_to_num(d, nan=np.inf).max(initial=0.0))
 
