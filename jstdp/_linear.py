@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -17,6 +19,65 @@ from jstdp._rules import (
     prepare,
 )
 
+# On CPU, weights larger than this are updated in blocks of rows (see
+# `update_rows`), so that w is read and written once per step instead of
+# materialising two w-sized products (2x faster at 4096 x 4096 on 2 cores).
+BLOCKED_MIN_BYTES = 1 << 23  # 8 MiB
+# Bytes of w per block: a block and its two products stay in a core's L2.
+BLOCK_BYTES = 1 << 18  # 256 KiB
+
+
+def update(
+    w: jax.Array,
+    z_pre: jax.Array,
+    z_post: jax.Array,
+    state: STDPState,
+    p: STDPParameters,
+) -> jax.Array:
+    """``bound(w + A_+(w) z_post^T t_pre - A_-(w) t_post^T z_pre)``, batch summed.
+
+    ``z_pre``, ``z_post`` and the (already decayed) traces are ``(batch, n)``;
+    returns the new ``(n_post, n_pre)`` weights.
+    """
+    hebb_plus = jnp.einsum("bi,bj->ij", z_post, state.t_pre, precision=HIGHEST)
+    hebb_minus = jnp.einsum("bi,bj->ij", state.t_post, z_pre, precision=HIGHEST)
+    return apply_update(w, hebb_plus, hebb_minus, p)
+
+
+def update_rows(
+    w: jax.Array,
+    z_pre: jax.Array,
+    z_post: jax.Array,
+    state: STDPState,
+    p: STDPParameters,
+    rows: int,
+) -> jax.Array:
+    """:func:`update`, ``rows`` rows of ``w`` at a time.
+
+    Row ``i`` of the new weights needs only row ``i`` of ``w`` and column
+    ``i`` of ``z_post`` and ``t_post``, so each block is :func:`update` of a
+    slice, with the same arithmetic per entry. Blocks are written back in
+    place (``dynamic_update_slice`` on a ``fori_loop`` carry) and their
+    products never leave the cache.
+    """
+    n_blocks, rest = divmod(w.shape[0], rows)
+
+    def block(start: jax.Array | int, size: int, w: jax.Array) -> jax.Array:
+        def cols(x: jax.Array) -> jax.Array:
+            return jax.lax.dynamic_slice_in_dim(x, start, size, axis=1)
+
+        new_rows = update(
+            jax.lax.dynamic_slice_in_dim(w, start, size, axis=0),
+            z_pre,
+            cols(z_post),
+            STDPState(state.t_pre, cols(state.t_post)),
+            p,
+        )
+        return jax.lax.dynamic_update_slice_in_dim(w, new_rows, start, axis=0)
+
+    w = jax.lax.fori_loop(0, n_blocks, lambda k, w: block(k * rows, rows, w), w)
+    return block(n_blocks * rows, rest, w) if rest else w
+
 
 @jax.jit
 def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
@@ -31,9 +92,15 @@ def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
     w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
 
     state = decay_traces(z_pre, z_post, state, p, dt)
-    hebb_plus = jnp.einsum("bi,bj->ij", z_post, state.t_pre, precision=HIGHEST)
-    hebb_minus = jnp.einsum("bi,bj->ij", state.t_post, z_pre, precision=HIGHEST)
-    return apply_update(w, hebb_plus, hebb_minus, p), state
+    rows = max(1, BLOCK_BYTES // (n_pre * w.dtype.itemsize))
+    if w.size * w.dtype.itemsize <= BLOCKED_MIN_BYTES or n_post <= rows:
+        return update(w, z_pre, z_post, state, p), state
+    # Accelerators run one big product faster than a loop of small ones.
+    blocked = functools.partial(update_rows, rows=rows)
+    w = jax.lax.platform_dependent(
+        w, z_pre, z_post, state, p, cpu=blocked, default=update
+    )
+    return w, state
 
 
 def stdp_step_linear(
@@ -51,7 +118,8 @@ def stdp_step_linear(
 
     .. math::
         t_{pre} &\leftarrow t_{pre} + dt\,\tau_{pre}^{-1}(-t_{pre} + a_{pre} z_{pre}) \\
-        t_{post} &\leftarrow t_{post} + dt\,\tau_{post}^{-1}(-t_{post} + a_{post} z_{post}) \\
+        t_{post} &\leftarrow t_{post}
+            + dt\,\tau_{post}^{-1}(-t_{post} + a_{post} z_{post}) \\
         w &\leftarrow \mathrm{bound}\Big(w + A_+(w) \textstyle\sum_b z_{post}^{b\top}
             t_{pre}^{b} - A_-(w) \sum_b t_{post}^{b\top} z_{pre}^{b}\Big)
 
@@ -77,4 +145,3 @@ def stdp_step_linear(
     check_concrete(p_stdp, dt, state_stdp)
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
     return _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt)
-

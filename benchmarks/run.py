@@ -1,0 +1,473 @@
+"""jstdp vs Norse 1.1.0, side by side, against the machine's bound.
+
+    .venv/bin/python benchmarks/run.py            # full run (~10 min), writes
+                                                  # benchmarks/results.{md,json}
+    .venv/bin/python benchmarks/run.py --quick    # tiny shapes, < 1 min, prints
+    .venv/bin/python benchmarks/run.py --only L-mid,C-mnist
+
+Both libraries run in this one process, interleaved (the order alternates
+between repetitions), after a warm-up; each repetition times a whole run of
+``T`` steps, and the tables give the median and the min-max over
+repetitions, per time step. jstdp's compile time (first call minus a
+steady-state call) is reported separately. See ``workloads.py`` for how each
+side runs and ``machine.py`` for the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # jstdp from this checkout
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import machine  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import workloads as wk  # noqa: E402
+
+import jstdp  # noqa: E402
+
+TARGETS = {
+    "L-small": "Norse/jstdp >= 20",
+    "L-mid": "Norse/jstdp >= 3",
+    "C-mnist": "Norse/jstdp >= 3",
+    "C-deep": "Norse/jstdp >= 3",
+    "L-big": "Norse/jstdp >= 1.5 and jstdp/bound <= 1.5",
+    "Sweep": "Norse/jstdp >= 10",
+}
+
+
+def _met(name: str, ratio: float, of_bound: float | None) -> bool | None:
+    family = "Sweep" if name.startswith("Sweep") else name
+    match family:
+        case "L-small":
+            return ratio >= 20
+        case "L-mid" | "C-mnist" | "C-deep":
+            return ratio >= 3
+        case "L-big":
+            return ratio >= 1.5 and of_bound is not None and of_bound <= 1.5
+        case "Sweep":
+            return ratio >= 10
+    return None
+
+
+def _stats(per_step_ms: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(per_step_ms),
+        "min": min(per_step_ms),
+        "max": max(per_step_ms),
+    }
+
+
+def _seconds(fn, *args) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def compare(jstdp_run, norse_run, steps, budget_s, min_reps, max_reps):
+    """Warm up both, then time them interleaved; per-step ms and final weights.
+
+    jstdp's first call compiles; a second call gives the steady-state time
+    and the compile estimate. Norse warms up on a 3-step run. The number of
+    repetitions fits ``budget_s`` (between ``min_reps`` and ``max_reps``).
+    """
+    first_s, _ = _seconds(jstdp_run)
+    steady_s, _ = _seconds(jstdp_run)
+    warm = min(3, steps)
+    norse_warm_s, _ = _seconds(norse_run, warm)
+    norse_est = norse_warm_s * steps / warm
+    reps = int(budget_s // max(norse_est + steady_s, 1e-9))
+    reps = max(min_reps, min(max_reps, reps))
+    times = {"jstdp": [], "norse": []}
+    outs = {}
+    for r in range(reps):
+        order = ("jstdp", "norse") if r % 2 == 0 else ("norse", "jstdp")
+        for side in order:
+            run = jstdp_run if side == "jstdp" else norse_run
+            t, outs[side] = _seconds(run)
+            times[side].append(1e3 * t / steps)
+    w_j = np.asarray(outs["jstdp"])
+    w_n = outs["norse"].numpy()
+    return {
+        "reps": reps,
+        "compile_s": max(0.0, first_s - steady_s),
+        "jstdp_ms": times["jstdp"],
+        "norse_ms": times["norse"],
+        "max_abs_dw": float(np.max(np.abs(w_j - w_n))),
+    }
+
+
+def bound_ms(flops: float, nbytes: float, peak_gflops: float, bw_gbs: float):
+    return 1e3 * max(flops / (peak_gflops * 1e9), nbytes / (bw_gbs * 1e9))
+
+
+def row(name, shape, algorithm, steps, res, bound, note=""):
+    j, n = _stats(res["jstdp_ms"]), _stats(res["norse_ms"])
+    ratio = n["median"] / j["median"]
+    of_bound = j["median"] / bound if bound else None
+    return {
+        "workload": name,
+        "shape": shape,
+        "algorithm": algorithm,
+        "T": steps,
+        "reps": res["reps"],
+        "jstdp_ms_per_step": j,
+        "norse_ms_per_step": n,
+        "norse_over_jstdp": ratio,
+        "bound_ms_per_step": bound,
+        "jstdp_over_bound": of_bound,
+        "compile_s": res["compile_s"],
+        "max_abs_dw": res.get("max_abs_dw"),
+        "target": TARGETS.get("Sweep" if name.startswith("Sweep") else name, ""),
+        "met": _met(name, ratio, of_bound),
+        "raw_ms": {"jstdp": res["jstdp_ms"], "norse": res["norse_ms"]},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "note": note,
+    }
+
+
+def open_loop(cfg, wl, algorithm, peak, bw):
+    data = wk.make_data(wl)
+    res = compare(
+        wk.jstdp_open_loop(wl, algorithm, data),
+        wk.norse_open_loop(wl, algorithm, data),
+        wl.steps,
+        **cfg["timing"],
+    )
+    bound = bound_ms(wl.flops(), wl.bytes(), peak, bw)
+    return row(wl.name, wl.describe(), algorithm, wl.steps, res, bound)
+
+
+def sweep(cfg, kind, algorithm, peak, bw):
+    base = cfg["sweep_base"]
+    steps, k = cfg["sweep_steps"], cfg["sweep_k"]
+    data = wk.make_data(base, steps=steps)
+    grid = wk.sweep_grid(kind, k)
+    res = compare(
+        wk.jstdp_sweep(base, algorithm, data, grid),
+        wk.norse_sweep(base, algorithm, data, grid),
+        steps,
+        **cfg["timing"],
+    )
+    bound = bound_ms(k * base.flops(), k * base.bytes(), peak, bw)
+    note = f"{k} sets of {base.describe()}, T shortened to {steps}; " + (
+        "eta_plus x eta_minus grid: only the learning rates are vmapped, "
+        "so the traces and Hebbian products are shared and the run beats "
+        "the dense bound of 64 independent runs"
+        if kind == "eta"
+        else "tau_pre_inv x eta_plus grid (parameter_grid): every set has "
+        "its own traces and does the full work"
+    )
+    return row(
+        f"Sweep-{kind}", f"{k} x {base.describe()}", algorithm, steps, res, bound, note
+    )
+
+
+def song(cfg):
+    steps = cfg["song_steps"]
+    res = compare(wk.jstdp_song(steps), wk.norse_song(steps), steps, **cfg["timing"])
+    res.pop("max_abs_dw")  # different random streams: not comparable
+    out = row(
+        "Song2000",
+        f"{wk.SONG_INPUTS} inputs -> 1 conductance LIF, dt = 0.1 ms, closed loop",
+        "additive",
+        steps,
+        res,
+        None,
+        "run_linear + PoissonInput vs a torch loop with Norse's stdp_step_linear",
+    )
+    sim_s = wk.SONG_DT * 1e3  # simulated ms per step
+    out["sim_seconds_per_wall_second"] = {
+        "jstdp": sim_s / out["jstdp_ms_per_step"]["median"],
+        "norse": sim_s / out["norse_ms_per_step"]["median"],
+    }
+    return out
+
+
+# --- Memory: a T-step run without a record must not grow with T --------------
+
+_RSS_SCRIPT = """
+import resource, sys
+sys.path.insert(0, {root!r})
+import jax, jax.numpy as jnp, jstdp
+rates = jnp.full((32, 784), 20.0)
+w = jnp.full((400, 784), 0.5)
+w, _, _ = jstdp.run_linear(jstdp.PoissonInput(rates), w, jstdp.STDPParameters(),
+                           steps={steps}, key=jax.random.key(0))
+jax.block_until_ready(w)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _xla_bytes(steps: int, record_every: int | None) -> dict[str, int]:
+    rates = jnp.full((32, 784), 20.0)
+
+    def run(w, key):
+        return jstdp.run_linear(
+            jstdp.PoissonInput(rates),
+            w,
+            jstdp.STDPParameters(),
+            steps=steps,
+            key=key,
+            record_every=record_every,
+        )
+
+    w = jnp.full((400, 784), 0.5)
+    m = jax.jit(run).lower(w, jax.random.key(0)).compile().memory_analysis()
+    return {
+        "argument": m.argument_size_in_bytes,
+        "output": m.output_size_in_bytes,
+        "temp": m.temp_size_in_bytes,
+    }
+
+
+def memory(cfg):
+    """Closed-loop L-mid run (PoissonInput, LIF) at T and 10 T steps.
+
+    XLA's own accounting of the compiled call (arguments, outputs,
+    temporaries), and the peak resident memory of a fresh process that runs
+    it. A run that records every 10 steps is shown for contrast.
+    """
+    t = cfg["memory_steps"]
+    out = {"steps": [t, 10 * t], "xla_bytes": {}, "xla_bytes_record_every_10": {}}
+    for steps in (t, 10 * t):
+        out["xla_bytes"][steps] = _xla_bytes(steps, None)
+        out["xla_bytes_record_every_10"][steps] = _xla_bytes(steps, 10)
+    out["peak_rss_mib"] = {}
+    for steps in (t, 10 * t):
+        code = _RSS_SCRIPT.format(root=str(HERE.parent), steps=steps)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        out["peak_rss_mib"][steps] = int(proc.stdout.split()[-1]) / 1024
+    small, big = (out["xla_bytes"][s] for s in (t, 10 * t))
+    rss_small, rss_big = (out["peak_rss_mib"][s] for s in (t, 10 * t))
+    out["met"] = small == big and rss_big <= 1.05 * rss_small + 16
+    return out
+
+
+# --- Report --------------------------------------------------------------------
+
+
+def _ms(s: dict[str, float]) -> str:
+    def f(x):
+        return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+    return f"{f(s['median'])} ({f(s['min'])}–{f(s['max'])})"
+
+
+def markdown(result) -> str:
+    m, b = result["machine"], result["bound"]
+    lines = [
+        "# jstdp vs Norse 1.1.0: STDP benchmark",
+        "",
+        f"Run `{result['command']}` on {m['date_utc']} UTC "
+        f"(jstdp {m['jstdp_commit']}).",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores ({m['isa']}), "
+        f"{m['memory_gib']} GiB, {m['os']}",
+        f"- Python {m['python']}, jax/jaxlib {m['jax']} ({m['jax_backend']}), "
+        f"torch {m['torch']} ({m['torch_threads']} threads), Norse {m['norse']}, "
+        f"NumPy {m['numpy']}",
+        f"- Load average (1/5/15 min) at start {m['load_average_start']}, "
+        f"at end {m['load_average_end']}: other processes shared the cores, "
+        "so absolute times are noisy; the ratios come from interleaved runs.",
+        f"- Measured float32 matmul peak: {b['peak_gflops']:.0f} GFLOP/s "
+        f"(best of JAX {b['matmul_gflops']['jax']:.0f}, torch "
+        f"{b['matmul_gflops']['torch']:.0f}); copy bandwidth: "
+        f"{b['bandwidth_gbs']:.1f} GB/s (best of NumPy "
+        f"{b['copy_gbs']['numpy']:.1f}, torch {b['copy_gbs']['torch']:.1f}; "
+        "read + write).",
+        "",
+        "## Per-step time (ms), median (min–max) over repetitions",
+        "",
+        "Bound = max(flops / peak, bytes / bandwidth) with flops = both Hebbian "
+        "contractions (2 x 2·B·N_pre·N_post, conv 2 x 2·B·C_out·H_out·W_out·"
+        "C_in·k·k) and bytes = one read and one write of w. jstdp/bound = 1 is "
+        "the machine's limit. max |Δw| = largest difference between the final "
+        "weights of the two libraries.",
+        "",
+        "| workload | shape | rule | T | reps | jstdp | Norse | Norse/jstdp "
+        "| bound | jstdp/bound | compile s | max abs Δw | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        bound = r["bound_ms_per_step"]
+        of_bound = r["jstdp_over_bound"]
+        dw = r["max_abs_dw"]
+        met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+        lines.append(
+            f"| {r['workload']} | {r['shape']} | {r['algorithm']} | {r['T']} "
+            f"| {r['reps']} | {_ms(r['jstdp_ms_per_step'])} "
+            f"| {_ms(r['norse_ms_per_step'])} | **{r['norse_over_jstdp']:.1f}x** "
+            f"| {'—' if bound is None else f'{bound:.3g}'} "
+            f"| {'—' if of_bound is None else f'{of_bound:.1f}'} "
+            f"| {r['compile_s']:.1f} | {'—' if dw is None else f'{dw:.1e}'} "
+            f"| {r['target'] or '—'} | {met} |"
+        )
+    notes = [r for r in result["rows"] if r["note"]]
+    if notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {r['workload']} ({r['algorithm']}): {r['note']}." for r in notes]
+    song_rows = [r for r in result["rows"] if "sim_seconds_per_wall_second" in r]
+    for r in song_rows:
+        s = r["sim_seconds_per_wall_second"]
+        lines += [
+            "",
+            "## Song et al. (2000): simulated seconds per wall-clock second",
+            "",
+            f"jstdp {s['jstdp']:.1f}, Norse loop {s['norse']:.2f} "
+            f"({r['norse_over_jstdp']:.0f}x), {r['T']} steps of 0.1 ms per run.",
+        ]
+    mem = result.get("memory")
+    if mem:
+        t, t10 = mem["steps"]
+        xb, xr = mem["xla_bytes"], mem["xla_bytes_record_every_10"]
+        lines += [
+            "",
+            "## Memory of a run without a record (closed-loop L-mid, PoissonInput)",
+            "",
+            "| steps | XLA args + outputs + temps (bytes) | with record_every=10 "
+            "| peak RSS of a fresh process (MiB) |",
+            "|---|---|---|---|",
+        ]
+        for s in (t, t10):
+            lines.append(
+                f"| {s} | {sum(xb[s].values())} | {sum(xr[s].values())} "
+                f"| {mem['peak_rss_mib'][s]:.0f} |"
+            )
+        lines += [
+            "",
+            f"Independent of T: {'yes' if mem['met'] else '**no**'}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+CONFIGS = {
+    "full": {
+        "workloads": wk.FULL,
+        "timing": dict(budget_s=30.0, min_reps=3, max_reps=9),
+        "sweep_base": wk.FULL[1],
+        "sweep_steps": 10,
+        "sweep_k": 64,
+        "song_steps": 20_000,
+        "memory_steps": 200,
+        "bound": dict(n=2048, mib=512),
+    },
+    "quick": {
+        "workloads": wk.QUICK,
+        "timing": dict(budget_s=1.0, min_reps=2, max_reps=3),
+        "sweep_base": wk.QUICK[1],
+        "sweep_steps": 5,
+        "sweep_k": 4,
+        "song_steps": 500,
+        "memory_steps": 20,
+        "bound": dict(n=512, mib=64),
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny shapes, < 1 min")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated workloads (L-small, L-mid, L-big, C-mnist, C-deep, "
+        "Sweep, Song2000, Memory); default all",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory for results.md/json (default benchmarks/ for a full "
+        "run of everything; --quick and --only print only)",
+    )
+    args = ap.parse_args(argv)
+    cfg = CONFIGS["quick" if args.quick else "full"]
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    wanted = lambda name: not only or name in only
+    out_dir = args.out
+    if out_dir is None and not args.quick and not only:
+        out_dir = HERE
+
+    info = machine.describe()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, load {os.getloadavg()}")
+    mm = machine.matmul_peak_gflops(cfg["bound"]["n"])
+    cp = machine.copy_bandwidth_gbs(cfg["bound"]["mib"])
+    peak, bw = max(mm.values()), max(cp.values())
+    print(f"bound: matmul {mm} GFLOP/s, copy {cp} GB/s")
+
+    rows = []
+
+    def report(r):
+        rows.append(r)
+        print(
+            f"{r['workload']:9s} {r['algorithm']:19s} jstdp "
+            f"{_ms(r['jstdp_ms_per_step'])} ms  Norse "
+            f"{_ms(r['norse_ms_per_step'])} ms  ratio {r['norse_over_jstdp']:.1f}x"
+            + (
+                f"  of bound {r['jstdp_over_bound']:.1f}"
+                if r["jstdp_over_bound"]
+                else ""
+            )
+            + f"  reps {r['reps']}  load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+    for wl in cfg["workloads"]:
+        if wanted(wl.name):
+            for algorithm in wk.ALGORITHMS:
+                report(open_loop(cfg, wl, algorithm, peak, bw))
+    if wanted("Sweep"):
+        for kind in ("eta", "tau"):
+            for algorithm in wk.ALGORITHMS:
+                report(sweep(cfg, kind, algorithm, peak, bw))
+    if wanted("Song2000"):
+        report(song(cfg))
+    mem = None
+    if wanted("Memory"):
+        mem = memory(cfg)
+        print(f"memory: {mem}")
+
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    command = "benchmarks/run.py" + (" --quick" if args.quick else "")
+    command += f" --only {args.only}" if only else ""
+    result = {
+        "command": command,
+        "machine": info,
+        "bound": {
+            "matmul_gflops": mm,
+            "copy_gbs": cp,
+            "peak_gflops": peak,
+            "bandwidth_gbs": bw,
+        },
+        "rows": rows,
+        "memory": mem,
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    text = markdown(result)
+    print("\n" + text)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "results.md").write_text(text)
+        (out_dir / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {out_dir / 'results.md'} and {out_dir / 'results.json'}")
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    main()
