@@ -391,7 +391,7 @@ def test_shape_errors_are_raised_at_trace_time(tr, bad, message):
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        (dict(dt=0.0), ValueError, "dt must be positive, got 0.0"),
+        (dict(dt=0.0), ValueError, r"dt must be positive.*got 0.0"),
         (dict(dt=-1e-3), ValueError, "dt must be positive"),
         (
             dict(p_stdp=jstdp.STDPParameters(w_min=1.0, w_max=0.5)),
