@@ -18,6 +18,7 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
@@ -68,6 +69,23 @@ def _check_method(method: object) -> None:
 def _cast(params: object, dtype: jax.typing.DTypeLike) -> object:
     """``params`` with every numeric leaf as an array of ``dtype``."""
     return jax.tree.map(lambda x: jnp.asarray(x, dtype), params)
+
+
+def _check_step(name: str, drive: ArrayLike, v: ArrayLike, dt: ArrayLike) -> None:
+    """Raise on a drive that does not fit the state, or a concrete ``dt <= 0``."""
+    try:
+        ok = np.broadcast_shapes(np.shape(drive), np.shape(v)) == np.shape(v)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{name} of shape {np.shape(drive)} must broadcast to the neuron "
+            f"state's shape {np.shape(v)}"
+        )
+    numeric = (int, float, np.generic, np.ndarray, jax.Array)
+    concrete = isinstance(dt, numeric) and not isinstance(dt, jax.core.Tracer)
+    if concrete and not np.all(np.isfinite(dt) & (np.asarray(dt) > 0)):
+        raise ValueError(f"dt must be positive and finite, got {dt!r}")
 
 
 def _state_dtype(v: ArrayLike) -> jnp.dtype:
@@ -170,6 +188,7 @@ def lif_feed_forward_step(
             f"state must be jstdp.LIFFeedForwardState, got {type(state).__name__}"
         )
     dtype = _state_dtype(state.v)
+    _check_step("input_current", input_current, state.v, dt)
     p, dt = _cast(p, dtype), jnp.asarray(dt, dtype)
     v, i = jnp.asarray(state.v, dtype), jnp.asarray(state.i, dtype)
     i_new = i + jnp.asarray(input_current).astype(dtype)
@@ -262,6 +281,7 @@ class ConductanceLIFParameters:
                 f"state must be jstdp.ConductanceLIFState, got {type(state).__name__}"
             )
         dtype = _state_dtype(state.v)
+        _check_step("drive", drive, state.v, dt)
         p, dt = _cast(self, dtype), jnp.asarray(dt, dtype)
         v, g = jnp.asarray(state.v, dtype), jnp.asarray(state.g, dtype)
         g_new = g + p.g_max * jnp.asarray(drive).astype(dtype)

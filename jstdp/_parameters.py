@@ -160,7 +160,21 @@ class STDPState:
 
         ``t <- t + dt * tau_inv * (-t + a * z)``. Unlike Norse, ``self`` is
         not modified: a new state is returned.
+
+        Raises:
+            ValueError: a spike array does not broadcast with its trace.
         """
+        for name, z, t in (
+            ("z_pre", z_pre, self.t_pre),
+            ("z_post", z_post, self.t_post),
+        ):
+            try:
+                np.broadcast_shapes(np.shape(z), np.shape(t))
+            except ValueError:
+                raise ValueError(
+                    f"{name} of shape {np.shape(z)} does not match its trace of "
+                    f"shape {np.shape(t)}"
+                ) from None
         return STDPState(
             self.t_pre + dt * tau_pre_inv * (-self.t_pre + a_pre * z_pre),
             self.t_post + dt * tau_post_inv * (-self.t_post + a_post * z_post),

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jstdp._parameters import STDPParameters, STDPState
+from jstdp._parameters import NUMERIC_FIELDS, STDPParameters, STDPState
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -103,6 +103,14 @@ def prepare(
     w = jnp.asarray(w)
     if not jnp.issubdtype(w.dtype, jnp.floating):
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
+    if np.ndim(dt) != 0:
+        raise ValueError(f"dt must be a scalar, got shape {np.shape(dt)}")
+    for name, z in zip(("z_pre", "z_post"), spikes, strict=False):
+        if jnp.issubdtype(jnp.result_type(z), jnp.complexfloating):
+            raise TypeError(
+                f"{name} must be real (bool, int or float), got {jnp.result_type(z)}"
+            )
+    check_parameter_shapes(p, w.shape, np.shape(state.t_pre), np.shape(state.t_post))
     dtype = w.dtype
     state = STDPState(jnp.asarray(state.t_pre, dtype), jnp.asarray(state.t_post, dtype))
     return (
@@ -112,6 +120,37 @@ def prepare(
         jnp.asarray(dt, dtype),
         [jnp.asarray(z).astype(dtype) for z in spikes],
     )
+
+
+def check_parameter_shapes(
+    p: STDPParameters,
+    w_shape: tuple[int, ...],
+    pre_shape: tuple[int, ...],
+    post_shape: tuple[int, ...],
+) -> None:
+    """Raise a ValueError naming the field whose shape does not broadcast.
+
+    ``a_pre``/``tau_pre_inv`` meet the presynaptic trace, ``a_post``/
+    ``tau_post_inv`` the postsynaptic trace and the other fields ``w``, so
+    per-neuron or per-synapse values are allowed.
+    """
+    targets = dict(
+        a_pre=pre_shape,
+        tau_pre_inv=pre_shape,
+        a_post=post_shape,
+        tau_post_inv=post_shape,
+    )
+    for name in NUMERIC_FIELDS:
+        shape, target = np.shape(getattr(p, name)), tuple(targets.get(name, w_shape))
+        try:
+            ok = np.broadcast_shapes(shape, target) == target
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"p_stdp.{name} must be a scalar or broadcast to shape {target}, "
+                f"got shape {shape}"
+            )
 
 
 def check_shapes(name: str, got: tuple[int, ...], want: tuple[int, ...]) -> None:
@@ -138,32 +177,40 @@ def _concrete(x: object) -> np.ndarray | None:
         return None
 
 
-def check_types(p: object, state: object = None) -> None:
+_NO_STATE = object()
+
+
+def check_types(p: object, state: object = _NO_STATE) -> None:
     """Raise a TypeError unless ``p`` (and ``state``, if given) are jstdp pytrees."""
     hint = " (convert Norse objects with jstdp.interop.from_norse)"
     if not isinstance(p, STDPParameters):
         raise TypeError(
             f"p_stdp must be jstdp.STDPParameters, got {type(p).__name__}{hint}"
         )
-    if state is not None and not isinstance(state, STDPState):
+    if state is not _NO_STATE and not isinstance(state, STDPState):
         raise TypeError(
             f"state_stdp must be jstdp.STDPState, got {type(state).__name__}{hint}"
         )
 
 
-def check_concrete(
-    p: STDPParameters, dt: ArrayLike, state: STDPState | None = None
-) -> None:
+def check_concrete(p: STDPParameters, dt: ArrayLike, state: object = _NO_STATE) -> None:
     """Eager checks of types and of values known before tracing (skips tracers).
 
     Raises a TypeError for a wrong parameter (or state) type, a ValueError on
-    ``dt <= 0`` and on ``w_min >= w_max``; warns when ``dt * tau_inv >= 1``,
-    where the Euler trace update overshoots.
+    a ``dt`` that is not positive and finite, on a NaN or infinite parameter
+    and on ``w_min >= w_max``; warns when ``dt * tau_inv >= 1``, where the
+    Euler trace update overshoots.
     """
     check_types(p, state)
     dt_v = _concrete(dt)
     if dt_v is not None and not np.all(dt_v > 0):
         raise ValueError(f"dt must be positive, got {dt!r}")
+    if dt_v is not None and not np.all(np.isfinite(dt_v)):
+        raise ValueError(f"dt must be finite, got {dt!r}")
+    for name in NUMERIC_FIELDS:
+        value = _concrete(getattr(p, name))
+        if value is not None and not np.all(np.isfinite(value)):
+            raise ValueError(f"p_stdp.{name} must be finite, got {getattr(p, name)!r}")
     lo, hi = _concrete(p.w_min), _concrete(p.w_max)
     if lo is not None and hi is not None and np.any(lo >= hi):
         raise ValueError(
