@@ -92,7 +92,7 @@ def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
     w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
 
     state = decay_traces(z_pre, z_post, state, p, dt)
-    rows = max(1, BLOCK_BYTES // (n_pre * w.dtype.itemsize))
+    rows = max(1, BLOCK_BYTES // max(1, n_pre * w.dtype.itemsize))  # n_pre may be 0
     if w.size * w.dtype.itemsize <= BLOCKED_MIN_BYTES or n_post <= rows:
         return update(w, z_pre, z_post, state, p), state
     # Accelerators run one big product faster than a loop of small ones.
