@@ -1,8 +1,8 @@
 """Parameter sweeps: grids, vmapped runs equal individual runs, sharding.
 
 The sharded case runs in a subprocess with 8 host CPU devices
-(``--xla_force_host_platform_device_count=8``), including a grid size that
-8 does not divide.
+(``--xla_force_host_platform_device_count=8``), with a grid size (12)
+that 8 does not divide.
 """
 
 import json
@@ -114,12 +114,12 @@ SHARDED_SCRIPT = textwrap.dedent(
     def fn(entry, rates, w0):
         p_stdp, key = entry
         w, state, _ = jstdp.run_linear(
-            jstdp.PoissonInput(rates), w0, p_stdp, steps=60, key=key
+            jstdp.PoissonInput(rates), w0, p_stdp, steps=40, key=key
         )
         return w, state.stdp.t_pre
 
     result = {}
-    for k in (5, 16):
+    for k in (12,):  # padded to 16: two entries per device, four of them padding
         grid, _ = jstdp.parameter_grid(
             jstdp.STDPParameters(), eta_plus=list(np.linspace(1e-3, 2e-2, k))
         )
@@ -156,7 +156,6 @@ def test_sharded_sweep_on_8_devices_equals_single_device():
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    for k in ("5", "16"):
-        assert result[k]["diff"] == 0.0, result
-        assert result[k]["spread"] > 0.0, result  # the entries differ
-    assert result["16"]["n_devices"] == 8  # really spread over the devices
+    assert result["12"]["diff"] == 0.0, result
+    assert result["12"]["spread"] > 0.0, result  # the entries differ
+    assert result["12"]["n_devices"] == 8, result
