@@ -14,13 +14,19 @@ devices with ``jax.sharding`` when there is more than one::
         grid,
     )                                                       # w: (4, *w0.shape)
 
-Multi-host: start every process with ``jax.distributed.initialize()`` (it
-reads the coordinator address, process count and id from the cluster
-environment, or take them as arguments) and run the same script, with the same
-grid, on every host. ``jax.devices()`` then lists the devices of all hosts,
-:func:`run_sweep` shards the sweep axis over all of them, and the results are
-global ``jax.Array``\\ s: fetch them on every host with
-``jax.experimental.multihost_utils.process_allgather``.
+Multi-host: every process runs the same script with the same grid (SPMD)::
+
+    jax.distributed.initialize()   # coordinator, process count and id from the
+                                   # cluster environment (SLURM, TPU pods, ...)
+                                   # or as arguments
+    grid, rows = jstdp.parameter_grid(...)
+    out = jstdp.run_sweep(fn, grid)               # sharded over jax.devices():
+                                                  # the devices of all hosts
+    out = jax.experimental.multihost_utils.process_allgather(out)  # to NumPy
+
+The grid must be the same value on every process (``jax.device_put`` checks
+it) and not committed to one device (``parameter_grid`` returns uncommitted
+arrays); the results are global arrays until gathered.
 """
 
 from __future__ import annotations
@@ -160,7 +166,8 @@ def run_sweep(
             fixed at trace time.
         devices: devices to shard over (default ``jax.devices()``: all local
             devices, or all devices of all hosts after
-            ``jax.distributed.initialize()``; see the module docstring).
+            ``jax.distributed.initialize()``; see the module docstring for
+            multi-host use).
 
     Returns:
         ``fn``'s output pytree with a leading axis of length ``K``.
