@@ -72,7 +72,7 @@ def unfold(x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters) -> jax.A
         # A real convolution: accelerators would otherwise round float32 traces.
         precision=HIGHEST,
     )
-    return patches.reshape(patches.shape[0], patches.shape[1], -1)
+    return patches.reshape(*patches.shape[:2], patches.shape[2] * patches.shape[3])
 
 
 def unfold_slices(
@@ -151,8 +151,9 @@ def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method="slices
     fields = unfold if unfold_method == "patches" else unfold_slices
     t_pre_uf = fields(state.t_pre, (kh, kw), p)
     z_pre_uf = fields(z_pre, (kh, kw), p)
-    z_post_flat = z_post.reshape(batch, c_out, -1)
-    t_post_flat = state.t_post.reshape(batch, c_out, -1)
+    # Explicit sizes: reshape cannot infer -1 for an empty batch.
+    z_post_flat = z_post.reshape(batch, c_out, out_hw[0] * out_hw[1])
+    t_post_flat = state.t_post.reshape(batch, c_out, out_hw[0] * out_hw[1])
     hebb_plus = _hebbian(z_post_flat, t_pre_uf, unfold_method)
     hebb_minus = _hebbian(t_post_flat, z_pre_uf, unfold_method)
     return (
