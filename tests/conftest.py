@@ -1,6 +1,7 @@
 """Shared test configuration: CPU, strict promotion, eager/jit and x64 fixtures."""
 
 import os
+import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -20,6 +21,13 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 def tr(request):
     """Run a function as is and under an outer ``jax.jit``."""
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _torch_single_thread():
+    """Norse reference runs are tiny: torch's thread pool only adds contention."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture
