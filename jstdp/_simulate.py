@@ -243,7 +243,8 @@ def _weights(w: ArrayLike, layer: Layer) -> jax.Array:
         check_rank("w", w, 2, "(n_post, n_pre)")
     else:
         check_rank("w", w, 4, "(C_out, C_in, kh, kw)")
-    return w
+    # Strongly typed, so jnp.full(..., 0.5) and a run's output share a cache entry.
+    return jnp.asarray(w, w.dtype)
 
 
 def _post_shape(

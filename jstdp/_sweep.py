@@ -32,6 +32,7 @@ arrays); the results are global arrays until gathered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -173,31 +174,53 @@ def run_sweep(
         ``fn``'s output pytree with a leading axis of length ``K``.
     """
     k = _sweep_size(stacked)
-    devices = list(jax.devices() if devices is None else devices)
+    devices = tuple(jax.devices() if devices is None else devices)
     leaves, treedef = jax.tree.flatten((args, kwargs))
-    is_array = [isinstance(x, (jax.Array, np.ndarray)) for x in leaves]
+    is_array = tuple(isinstance(x, (jax.Array, np.ndarray)) for x in leaves)
     arrays = [x for x, a in zip(leaves, is_array, strict=True) if a]
-
-    def mapped(stacked, arrays):
-        it = iter(arrays)
-        a, kw = jax.tree.unflatten(
-            treedef,
-            [next(it) if a else x for x, a in zip(leaves, is_array, strict=True)],
-        )
-        return jax.vmap(lambda entry: fn(entry, *a, **kw))(stacked)
+    statics = tuple(None if a else x for x, a in zip(leaves, is_array, strict=True))
+    try:
+        compiled = _mapped_jit(fn, treedef, statics, is_array, devices)
+    except TypeError:  # an unhashable static argument: build without the cache
+        compiled = _mapped_jit.__wrapped__(fn, treedef, statics, is_array, devices)
 
     if len(devices) == 1:
         with jax.default_device(devices[0]):
-            return jax.jit(mapped)(stacked, arrays)
+            return compiled(stacked, arrays)
     pad = -k % len(devices)
     if pad:
         stacked = jax.tree.map(
             lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]), stacked
         )
-    mesh = Mesh(np.array(devices), (SWEEP_AXIS,))
-    sharded = NamedSharding(mesh, PartitionSpec(SWEEP_AXIS))
-    replicated = NamedSharding(mesh, PartitionSpec())
-    out = jax.jit(mapped, out_shardings=sharded)(
-        jax.device_put(stacked, sharded), jax.device_put(arrays, replicated)
-    )
+    sharded, replicated = _shardings(devices)
+    out = compiled(jax.device_put(stacked, sharded), jax.device_put(arrays, replicated))
     return jax.tree.map(lambda x: x[:k], out) if pad else out
+
+
+def _shardings(devices: tuple[jax.Device, ...]) -> tuple[NamedSharding, NamedSharding]:
+    """The sweep axis split over a 1-D mesh of ``devices``, and full replication."""
+    mesh = Mesh(np.array(devices), (SWEEP_AXIS,))
+    return NamedSharding(mesh, PartitionSpec(SWEEP_AXIS)), NamedSharding(
+        mesh, PartitionSpec()
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _mapped_jit(fn, treedef, statics, is_array, devices):
+    """``jit(vmap(fn))`` with the static arguments baked in, cached.
+
+    Repeated sweeps with the same ``fn`` and static arguments (e.g. a long run
+    advanced chunk by chunk) reuse one compiled function.
+    """
+
+    def mapped(stacked, arrays):
+        it = iter(arrays)
+        a, kw = jax.tree.unflatten(
+            treedef,
+            [next(it) if a else x for x, a in zip(statics, is_array, strict=True)],
+        )
+        return jax.vmap(lambda entry: fn(entry, *a, **kw))(stacked)
+
+    if len(devices) == 1:
+        return jax.jit(mapped)
+    return jax.jit(mapped, out_shardings=_shardings(devices)[0])

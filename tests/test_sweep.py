@@ -159,3 +159,20 @@ def test_sharded_sweep_on_8_devices_equals_single_device():
     assert result["12"]["diff"] == 0.0, result
     assert result["12"]["spread"] > 0.0, result  # the entries differ
     assert result["12"]["n_devices"] == 8, result
+
+
+def test_repeated_sweeps_reuse_the_compiled_function():
+    traces = []
+
+    def fn(p, w, steps):
+        traces.append(steps)  # runs once per trace, not per call
+        return jstdp.run_linear(jnp.ones((steps, 1, 3)), w, p)[0]
+
+    grid, _ = jstdp.parameter_grid(jstdp.STDPParameters(), eta_plus=[0.01, 0.02])
+    w0 = jnp.full((2, 3), 0.5, jnp.float32)
+    first = jstdp.run_sweep(fn, grid, w0, steps=5)
+    again = jstdp.run_sweep(fn, grid, first[0], steps=5)
+    assert traces == [5]
+    assert again.shape == (2, 2, 3) and float(jnp.max(again - first)) > 0
+    jstdp.run_sweep(fn, grid, w0, steps=6)  # a new static value traces anew
+    assert traces == [5, 6]
