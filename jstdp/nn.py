@@ -34,6 +34,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +74,9 @@ def _uniform_bounds(p_stdp: STDPParameters) -> Initializer:
 
     def init(key: jax.Array, shape: tuple[int, ...], dtype: DTypeLike) -> jax.Array:
         lo, hi = jnp.asarray(p_stdp.w_min, dtype), jnp.asarray(p_stdp.w_max, dtype)
-        return jax.random.uniform(key, shape, dtype, lo, hi)
+        # Drawn flat: on CPU, jax.random compiles for seconds at rank 4.
+        u = jax.random.uniform(key, (math.prod(shape),), dtype)
+        return lo + (hi - lo) * u.reshape(shape)
 
     return init
 

@@ -22,7 +22,8 @@ HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def spikes(seed, shape, p=0.3, dtype=jnp.float32):
-    return (jax.random.uniform(jax.random.key(seed), shape) < p).astype(dtype)
+    # NumPy draws: jax.random.uniform compiles for seconds at rank 5 on CPU.
+    return jnp.asarray(np.random.default_rng(seed).random(shape) < p, dtype)
 
 
 def eager_call(layer, z):
