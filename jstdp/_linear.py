@@ -60,6 +60,7 @@ def update_rows(
     place (``dynamic_update_slice`` on a ``fori_loop`` carry) and their
     products never leave the cache.
     """
+    rows = min(rows, w.shape[0])
     n_blocks, rest = divmod(w.shape[0], rows)
 
     def block(start: jax.Array | int, size: int, w: jax.Array) -> jax.Array:

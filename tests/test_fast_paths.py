@@ -1,0 +1,210 @@
+"""The fast paths equal the reference paths.
+
+conv2d: receptive fields by strided slices (``unfold_slices``) are the
+``conv_general_dilated_patches`` fields (``unfold``) bit for bit, and the
+default ``unfold_method="slices"`` step equals the reference
+``unfold_method="patches"`` step for every rule, over stride, padding and
+dilation pairs and batches > 1, in float32 and float64, eager, jitted, scanned
+and vmapped.
+
+linear: the row-blocked update (``update_rows``, used on CPU for large
+weights) equals the all-at-once update for every rule and block size,
+including blocks that do not divide the rows, and the public step takes it
+for large ``w`` without w-sized temporaries.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jstdp
+from jstdp._conv import conv_output_shape, unfold, unfold_slices
+from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
+
+# Both paths multiply the same numbers and differ only in the order of the
+# sums over batch and positions (up to ~10^3 terms): errors are relative to
+# the size of the weight change.
+F32_REL = 1e-5
+F64_REL = 1e-13
+
+RULES = [
+    ("additive", 0.0),
+    ("additive_step", 0.0),
+    ("multiplicative_pow", 0.75),
+    ("multiplicative_relu", 1.0),
+]
+
+# (C_in, H, W, C_out, kh, kw, stride, padding, dilation, batch)
+GEOMETRIES = [
+    pytest.param((2, 7, 6, 3, 3, 3, 1, 0, 1, 2), id="3x3"),
+    pytest.param((3, 12, 12, 4, 5, 5, 1, 2, 1, 3), id="5x5-same"),
+    pytest.param((1, 9, 8, 2, 2, 4, 2, 1, 1, 3), id="k2x4-s2-p1"),
+    pytest.param((2, 11, 7, 2, 3, 2, (2, 1), (1, 0), (2, 3), 2), id="pairs"),
+    pytest.param((2, 10, 9, 3, 3, 3, (1, 3), (2, 1), (1, 2), 2), id="pairs-2"),
+    pytest.param((1, 5, 4, 2, 5, 6, 1, (0, 1), 1, 2), id="k-fills-input"),
+]
+
+
+def assert_same_update(got, want, w0, rel):
+    """``got`` and ``want`` agree to ``rel`` times the largest weight change."""
+    change = float(jnp.max(jnp.abs(want - w0)))
+    assert change > 1e-3  # the weights did move
+    np.testing.assert_allclose(got, want, rtol=0, atol=rel * change)
+
+
+def conv_case(geometry, seed, dtype, rate=0.4):
+    c_in, h, wd, c_out, kh, kw, stride, padding, dilation, batch = geometry
+    p = jstdp.STDPParameters(
+        convolutional=True, stride=stride, padding=padding, dilation=dilation
+    )
+    out = conv_output_shape((h, wd), (kh, kw), p.stride, p.padding, p.dilation)
+    rng = np.random.default_rng(seed)
+    z_pre = jnp.asarray(rng.random((batch, c_in, h, wd)) < rate, dtype)
+    z_post = jnp.asarray(rng.random((batch, c_out, *out)) < rate, dtype)
+    w = jnp.asarray(rng.uniform(0.1, 0.9, (c_out, c_in, kh, kw)), dtype)
+    # Nonzero traces, so both contractions carry every product from step 1.
+    state = jstdp.STDPState(
+        jnp.asarray(rng.random(z_pre.shape), dtype),
+        jnp.asarray(rng.random(z_post.shape), dtype),
+    )
+    # Rates that move the weights by ~0.05 over a few steps whatever the number
+    # of summed positions, so they stay inside the bounds, where
+    # (w_max - w)**mu would amplify rounding differences.
+    eta = 0.1 / (batch * out[0] * out[1])
+    return z_pre, z_post, w, state, p.replace(eta_plus=eta, eta_minus=0.8 * eta)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_slices_are_the_patches_bit_for_bit(tr, geometry):
+    c_in, h, wd, _, kh, kw, stride, padding, dilation, batch = geometry
+    x = np.random.default_rng(0).normal(size=(batch, c_in, h, wd)).astype(np.float32)
+    p = jstdp.STDPParameters(stride=stride, padding=padding, dilation=dilation)
+    want = tr(lambda x: unfold(x, (kh, kw), p))(x)
+    got = tr(lambda x: unfold_slices(x, (kh, kw), p))(x)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def conv_run(method, z_pre, z_post, w, state, p, steps=3):
+    """``steps`` steps of the public conv2d step with ``unfold_method``."""
+    for _ in range(steps):
+        w, state = jstdp.stdp_step_conv2d(
+            z_pre, z_post, w, state, p, 1e-3, unfold_method=method
+        )
+    return w, state
+
+
+# Every rule on the geometry with all pairs, every geometry with one rule.
+FLOAT32_CASES = [
+    pytest.param(GEOMETRIES[3].values[0], rule, mu, id=f"pairs-{rule}")
+    for rule, mu in RULES
+] + [
+    pytest.param(g.values[0], *RULES[k % 4], id=f"{g.id}-{RULES[k % 4][0]}")
+    for k, g in enumerate(GEOMETRIES)
+    if g.id != "pairs"
+]
+
+
+@pytest.mark.parametrize(("geometry", "rule", "mu"), FLOAT32_CASES)
+def test_conv_slices_equal_patches_float32(geometry, rule, mu):
+    z_pre, z_post, w, state, p = conv_case(geometry, seed=1, dtype=jnp.float32)
+    p = p.replace(stdp_algorithm=rule, mu=mu)
+    w_ref, s_ref = conv_run("patches", z_pre, z_post, w, state, p)
+    w_fast, s_fast = conv_run("slices", z_pre, z_post, w, state, p)
+    assert_same_update(w_fast, w_ref, w, F32_REL)
+    np.testing.assert_array_equal(s_fast.t_pre, s_ref.t_pre)
+    np.testing.assert_array_equal(s_fast.t_post, s_ref.t_post)
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRIES[k] for k in (0, 3, 4)])
+def test_conv_slices_equal_patches_float64(x64, geometry):
+    z_pre, z_post, w, state, p = conv_case(geometry, seed=2, dtype=jnp.float64)
+    for k, (rule, mu) in enumerate(RULES):
+        q = p.replace(stdp_algorithm=rule, mu=mu, hardbound=k % 2 == 0)
+        w_ref, _ = conv_run("patches", z_pre, z_post, w, state, q)
+        w_fast, _ = conv_run("slices", z_pre, z_post, w, state, q)
+        assert_same_update(w_fast, w_ref, w, F64_REL)
+
+
+def test_conv_paths_agree_under_jit_scan_and_vmap():
+    geometry = GEOMETRIES[3].values[0]
+    z_pre, z_post, w, state, p = conv_case(geometry, seed=3, dtype=jnp.float32)
+    p = p.replace(stdp_algorithm="multiplicative_pow", mu=0.5)
+
+    def scanned(method, w):
+        def body(carry, _):
+            w, s = jstdp.stdp_step_conv2d(
+                z_pre, z_post, *carry, p, unfold_method=method
+            )
+            return (w, s), None
+
+        return jax.lax.scan(body, (w, state), None, length=4)[0][0]
+
+    ws = jnp.stack([w, 0.5 * w + 0.2])  # two independent kernels
+    got = jax.jit(jax.vmap(lambda w: scanned("slices", w)))(ws)
+    want = jax.jit(jax.vmap(lambda w: scanned("patches", w)))(ws)
+    for k in range(2):
+        assert_same_update(got[k], want[k], ws[k], F32_REL)
+
+
+def test_conv_default_is_slices_and_unknown_method_is_named():
+    z_pre, z_post, w, state, p = conv_case(GEOMETRIES[0].values[0], 4, jnp.float32)
+    default = jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p)[0]
+    slices = conv_run("slices", z_pre, z_post, w, state, p, steps=1)[0]
+    np.testing.assert_array_equal(default, slices)
+    with pytest.raises(ValueError, match=r"unfold_method must be one of .*'im2col'"):
+        jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p, unfold_method="im2col")
+
+
+def linear_case(seed, dtype, batch=3, n_pre=50, n_post=37, rate=0.3):
+    rng = np.random.default_rng(seed)
+    z_pre = jnp.asarray(rng.random((batch, n_pre)) < rate, dtype)
+    z_post = jnp.asarray(rng.random((batch, n_post)) < rate, dtype)
+    state = jstdp.STDPState(
+        jnp.asarray(rng.random((batch, n_pre)), dtype),
+        jnp.asarray(rng.random((batch, n_post)), dtype),
+    )
+    w = jnp.asarray(rng.uniform(0.05, 0.95, (n_post, n_pre)), dtype)
+    return z_pre, z_post, w, state
+
+
+# 37 rows: blocks of 5 and 36 leave a remainder, 64 is more than all rows.
+@pytest.mark.parametrize(
+    ("rule", "mu", "rows"),
+    [(*RULES[0], 1), (*RULES[1], 5), (*RULES[2], 36), (*RULES[3], 64), (*RULES[2], 5)],
+)
+def test_row_blocks_equal_the_whole_update(tr, rule, mu, rows):
+    z_pre, z_post, w, state = linear_case(0, jnp.float32)
+    p = jstdp.STDPParameters(stdp_algorithm=rule, mu=mu, eta_plus=0.05).astype(
+        jnp.float32
+    )
+    want = update(w, z_pre, z_post, state, p)
+    got = tr(lambda *a: update_rows(*a, rows=rows))(w, z_pre, z_post, state, p)
+    assert_same_update(got, want, w, F32_REL)
+
+
+def test_row_blocks_equal_the_whole_update_float64(x64):
+    z_pre, z_post, w, state = linear_case(1, jnp.float64)
+    for rule, mu in RULES:
+        p = jstdp.STDPParameters(stdp_algorithm=rule, mu=mu, hardbound=False)
+        p = p.astype(jnp.float64)
+        want = update(w, z_pre, z_post, state, p)
+        got = update_rows(w, z_pre, z_post, state, p, rows=8)
+        assert_same_update(got, want, w, F64_REL)
+
+
+def test_large_weights_take_the_blocked_path_without_w_sized_temporaries():
+    # Just over the threshold, with rows that the block size does not divide.
+    n_pre = 1024
+    n_post = BLOCKED_MIN_BYTES // (4 * n_pre) + 3
+    z_pre, z_post, w, state = linear_case(2, jnp.float32, 2, n_pre, n_post, 0.2)
+    state = jstdp.STDPState.zeros_like(z_pre, z_post)
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", mu=0.5, eta_plus=0.5)
+    w_new, s_new = jstdp.stdp_step_linear(z_pre, z_post, w, state, p)
+    want = update(w, z_pre, z_post, s_new, p.astype(jnp.float32))
+    assert_same_update(w_new, want, w, F32_REL)
+    # The whole update would hold two w-sized products; the blocks hold none.
+    step = jax.jit(jstdp.stdp_step_linear)
+    temp = step.lower(z_pre, z_post, w, state, p).compile().memory_analysis()
+    assert temp.temp_size_in_bytes < w.nbytes // 2
