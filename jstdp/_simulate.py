@@ -42,6 +42,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
+from jstdp._checks import check_finite
 from jstdp._conv import conv_output_shape, stdp_step_conv2d
 from jstdp._linear import stdp_step_linear
 from jstdp._neurons import LIFParameters, poisson_step
@@ -418,6 +419,7 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, options):
                 f".step(drive, state, dt); {type(p_neuron).__name__} has no {method}"
             )
     check_concrete(p_stdp, dt)
+    check_finite(p_neuron, "p_neuron")  # a NaN parameter would never spike
     _check_options(options["record_every"], options["chunk_steps"])
     w = _weights(w, layer)
     dtype = w.dtype
@@ -428,7 +430,7 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, options):
             )
         if key is None:
             raise ValueError("key (a jax.random key) is required with PoissonInput")
-        rates = jnp.asarray(inputs.rates_hz, dtype)
+        rates = jnp.asarray(check_finite(inputs.rates_hz, "inputs.rates_hz"), dtype)
         pre_shape, xs, source = rates.shape, None, (rates, key)
     else:
         xs = jnp.asarray(inputs)

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import pathlib
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -43,21 +44,23 @@ class Case:
     """One bad input: the call, and either the error it raises or a check."""
 
     id: str
+    what: str  # the input, in words (markdown), for docs/bad_inputs.md
     call: Callable[[], Any]
     raises: type[BaseException] | None = None
     match: str | None = None  # the message must name the argument
     warns: type[Warning] | None = None
-    check: Callable[[Any], None] | None = None  # what "works" means here
+    check: Callable[[Any], None] | None = None  # what "works" means here...
+    works: str | None = None  # ...and in words
 
 
 CASES: list[Case] = []
 
 
-def case(id: str, raises=None, match=None, warns=None, check=None):
+def case(id, what, raises=None, match=None, *, warns=None, check=None, works=None):
     """Register the decorated zero-argument call as a case."""
 
     def register(call):
-        CASES.append(Case(id, call, raises, match, warns, check))
+        CASES.append(Case(id, what, call, raises, match, warns, check, works))
         return call
 
     return register
@@ -137,89 +140,141 @@ def all_finite(out):
 # ------------------------------------------------------------ linear step --
 
 
-@case("linear/z_pre-rank-1", ValueError, r"z_pre must have rank 2")
+@case(
+    "linear/z_pre-rank-1",
+    "`z_pre` of shape `(3,)` (no batch axis)",
+    ValueError,
+    r"z_pre must have rank 2",
+)
 def _():
     return linear(z_pre=np.zeros(N_PRE))
 
 
-@case("linear/z_post-rank-3", ValueError, r"z_post must have rank 2")
+@case(
+    "linear/z_post-rank-3", "`z_post` of rank 3", ValueError, r"z_post must have rank 2"
+)
 def _():
     return linear(z_post=np.zeros((1, B, N_POST)))
 
 
-@case("linear/w-rank-3", ValueError, r"w must have rank 2")
+@case("linear/w-rank-3", "`w` of rank 3", ValueError, r"w must have rank 2")
 def _():
     return linear(w=jnp.zeros((1, N_POST, N_PRE)))
 
 
-@case("linear/w-transposed", ValueError, r"w must have shape \(4, 3\)")
+@case(
+    "linear/w-transposed",
+    "`w` of shape `(n_pre, n_post)` (transposed)",
+    ValueError,
+    r"w must have shape \(4, 3\)",
+)
 def _():
     return linear(w=jnp.zeros((N_PRE, N_POST)))
 
 
-@case("linear/batch-mismatch", ValueError, r"z_post must have shape \(2, 4\)")
+@case(
+    "linear/batch-mismatch",
+    "`z_post` with another batch size than `z_pre`",
+    ValueError,
+    r"z_post must have shape \(2, 4\)",
+)
 def _():
     return linear(z_post=np.zeros((B + 1, N_POST)))
 
 
-@case("linear/state-swapped", ValueError, r"state_stdp.t_pre must have shape")
+@case(
+    "linear/state-swapped",
+    "traces swapped (`t_pre` shaped like `z_post`)",
+    ValueError,
+    r"state_stdp.t_pre must have shape",
+)
 def _():
     s = linear_args()["state_stdp"]
     return linear(state_stdp=STDPState(s.t_post, s.t_pre))
 
 
-@case("linear/state-tuple", TypeError, r"state_stdp must be jstdp.STDPState")
+@case(
+    "linear/state-tuple",
+    "`state_stdp` a tuple of arrays",
+    TypeError,
+    r"state_stdp must be jstdp.STDPState",
+)
 def _():
     s = linear_args()["state_stdp"]
     return linear(state_stdp=(s.t_pre, s.t_post))
 
 
-@case("linear/state-none", TypeError, r"state_stdp must be jstdp.STDPState")
+@case(
+    "linear/state-none",
+    "`state_stdp=None`",
+    TypeError,
+    r"state_stdp must be jstdp.STDPState",
+)
 def _():
     return linear(state_stdp=None)
 
 
-@case("linear/p-dict", TypeError, r"p_stdp must be jstdp.STDPParameters")
+@case(
+    "linear/p-dict",
+    "`p_stdp` a dict",
+    TypeError,
+    r"p_stdp must be jstdp.STDPParameters",
+)
 def _():
     return linear(p_stdp={"eta_plus": 0.1})
 
 
-@case("linear/p-none", check=same_as(lambda: linear(p_stdp=STDPParameters())))
+@case(
+    "linear/p-none",
+    "`p_stdp=None`",
+    works="works: `STDPParameters()`",
+    check=same_as(lambda: linear(p_stdp=STDPParameters())),
+)
 def _():
     return linear(p_stdp=None)
 
 
-@case("linear/dt-zero", ValueError, r"dt must be")
+@case("linear/dt-zero", "`dt=0`", ValueError, r"dt must be")
 def _():
     return linear(dt=0.0)
 
 
-@case("linear/dt-negative", ValueError, r"dt must be")
+@case("linear/dt-negative", "`dt=-1e-3`", ValueError, r"dt must be")
 def _():
     return linear(dt=-1e-3)
 
 
-@case("linear/dt-nan", ValueError, r"dt must be")
+@case("linear/dt-nan", "`dt=nan`", ValueError, r"dt must be")
 def _():
     return linear(dt=float("nan"))
 
 
-@case("linear/dt-inf", ValueError, r"dt must be")
+@case("linear/dt-inf", "`dt=inf`", ValueError, r"dt must be")
 def _():
     return linear(dt=float("inf"))
 
 
-@case("linear/dt-vector", ValueError, r"dt must be a scalar")
+@case(
+    "linear/dt-vector",
+    "`dt` an array of shape `(3,)`",
+    ValueError,
+    r"dt must be a scalar",
+)
 def _():
     return linear(dt=np.full(N_PRE, 1e-3))
 
 
-@case("linear/dt-string", TypeError, r"dt")
+@case("linear/dt-string", '`dt="1ms"`', TypeError, r"dt")
 def _():
     return linear(dt="1ms")
 
 
-@case("linear/dt-int", check=same_as(lambda: linear(dt=1.0, p_stdp=slow())))
+@case(
+    "linear/dt-int",
+    "`dt=1` (Python int)",
+    works="works: same as `dt=1.0`",
+    check=same_as(lambda: linear(dt=1.0, p_stdp=slow())),
+)
 def _():
     return linear(dt=1, p_stdp=slow())
 
@@ -229,51 +284,88 @@ def slow() -> STDPParameters:
     return STDPParameters(tau_pre_inv=0.5, tau_post_inv=0.5, eta_plus=0.1)
 
 
-@case("linear/w-int", TypeError, r"w must have a floating dtype")
+@case("linear/w-int", "int32 weights", TypeError, r"w must have a floating dtype")
 def _():
     return linear(w=np.ones((N_POST, N_PRE), np.int32))
 
 
-@case("linear/w-complex", TypeError, r"w must have a floating dtype")
+@case(
+    "linear/w-complex", "complex64 weights", TypeError, r"w must have a floating dtype"
+)
 def _():
     return linear(w=np.ones((N_POST, N_PRE), np.complex64))
 
 
-@case("linear/w-bfloat16", check=dtypes_are("bfloat16", "bfloat16", "bfloat16"))
+@case(
+    "linear/w-bfloat16",
+    "bfloat16 weights",
+    works="works: computed in bfloat16",
+    check=dtypes_are("bfloat16", "bfloat16", "bfloat16"),
+)
 def _():
     return linear(w=jnp.full((N_POST, N_PRE), 0.5, jnp.bfloat16))
 
 
-@case("linear/w-float16", check=dtypes_are("float16", "float16", "float16"))
+@case(
+    "linear/w-float16",
+    "float16 weights",
+    works="works: computed in float16",
+    check=dtypes_are("float16", "float16", "float16"),
+)
 def _():
     return linear(w=jnp.full((N_POST, N_PRE), 0.5, jnp.float16))
 
 
-@case("linear/spikes-bool", check=same_as(linear))
+@case(
+    "linear/spikes-bool",
+    "bool spikes",
+    works="works: same as float spikes, bit for bit",
+    check=same_as(linear),
+)
 def _():
     a = linear_args()
     return linear(z_pre=a["z_pre"] > 0, z_post=a["z_post"] > 0)
 
 
-@case("linear/spikes-int", check=same_as(linear))
+@case(
+    "linear/spikes-int",
+    "int8 / int64 spikes",
+    works="works: same as float spikes, bit for bit",
+    check=same_as(linear),
+)
 def _():
     a = linear_args()
     return linear(z_pre=a["z_pre"].astype(np.int8), z_post=a["z_post"].astype(int))
 
 
-@case("linear/spikes-uint8", check=same_as(linear))
+@case(
+    "linear/spikes-uint8",
+    "uint8 spikes",
+    works="works: same as float spikes, bit for bit",
+    check=same_as(linear),
+)
 def _():
     a = linear_args()
     return linear(z_pre=a["z_pre"].astype(np.uint8), z_post=a["z_post"])
 
 
-@case("linear/spikes-float64-numpy", check=same_as(linear))
+@case(
+    "linear/spikes-float64-numpy",
+    "float64 NumPy spikes (x64 off)",
+    works="works: cast to `w.dtype`, bit for bit",
+    check=same_as(linear),
+)
 def _():
     a = linear_args()
     return linear(z_pre=a["z_pre"].astype(np.float64), z_post=a["z_post"])
 
 
-@case("linear/python-lists", check=same_as(linear))
+@case(
+    "linear/python-lists",
+    "spikes and weights as Python lists",
+    works="works: same as arrays, bit for bit",
+    check=same_as(linear),
+)
 def _():
     a = linear_args()
     return linear(
@@ -281,23 +373,35 @@ def _():
     )
 
 
-@case("linear/numpy-arrays", check=same_as(linear))
+@case(
+    "linear/numpy-arrays",
+    "NumPy weights",
+    works="works: same as JAX arrays, bit for bit",
+    check=same_as(linear),
+)
 def _():
     return linear(w=np.asarray(linear_args()["w"]))
 
 
-@case("linear/spikes-complex", TypeError, r"z_pre must be real")
+@case("linear/spikes-complex", "complex spikes", TypeError, r"z_pre must be real")
 def _():
     return linear(z_pre=linear_args()["z_pre"].astype(np.complex64))
 
 
-@case("linear/spikes-graded", check=all_finite)
+@case(
+    "linear/spikes-graded",
+    "graded spikes (0.5, 2.0)",
+    works="works: graded values used as given (as Norse)",
+    check=all_finite,
+)
 def _():
     return linear(z_pre=np.full((B, N_PRE), 0.5), z_post=np.full((B, N_POST), 2.0))
 
 
 @case(
     "linear/empty-batch",
+    "batch of 0 samples",
+    works="works: `w` unchanged",
     check=lambda out: np.testing.assert_array_equal(out[0], linear_args()["w"]),
 )
 def _():
@@ -305,7 +409,12 @@ def _():
     return linear(z_pre=z0[0], z_post=z0[1], state_stdp=STDPState.zeros_like(*z0))
 
 
-@case("linear/empty-layer", check=lambda out: out[0].shape == (N_POST, 0))
+@case(
+    "linear/empty-layer",
+    "`n_pre = 0`",
+    works="works: `(n_post, 0)` weights",
+    check=lambda out: out[0].shape == (N_POST, 0),
+)
 def _():
     z = np.zeros((B, 0))
     a = linear_args()
@@ -320,68 +429,90 @@ def with_p(**fields):
     return STDPParameters(eta_plus=0.1, eta_minus=0.1).replace(**fields)
 
 
-@case("linear/eta-nan", ValueError, r"eta_plus")
+@case("linear/eta-nan", "`eta_plus=nan`", ValueError, r"eta_plus")
 def _():
     return linear(p_stdp=with_p(eta_plus=float("nan")))
 
 
-@case("linear/eta-inf", ValueError, r"eta_minus")
+@case("linear/eta-inf", "`eta_minus=inf`", ValueError, r"eta_minus")
 def _():
     return linear(p_stdp=with_p(eta_minus=float("inf")))
 
 
-@case("linear/w_min-nan", ValueError, r"w_min")
+@case("linear/w_min-nan", "`w_min=nan`", ValueError, r"w_min")
 def _():
     return linear(p_stdp=with_p(w_min=float("nan")))
 
 
-@case("linear/w_max-inf", ValueError, r"w_max")
+@case("linear/w_max-inf", "`w_max=inf`", ValueError, r"w_max")
 def _():
     return linear(p_stdp=with_p(w_max=float("inf")))
 
 
-@case("linear/tau-nan-array", ValueError, r"tau_pre_inv")
+@case(
+    "linear/tau-nan-array", "`tau_pre_inv=jnp.array(nan)`", ValueError, r"tau_pre_inv"
+)
 def _():
     return linear(p_stdp=with_p(tau_pre_inv=jnp.array(jnp.nan)))
 
 
-@case("linear/w_min-ge-w_max", ValueError, r"w_min must be < w_max")
+@case("linear/w_min-ge-w_max", "`w_min == w_max`", ValueError, r"w_min must be < w_max")
 def _():
     return linear(p_stdp=with_p(w_min=1.0, w_max=1.0))
 
 
-@case("linear/eta-negative", check=all_finite)
+@case(
+    "linear/eta-negative",
+    "`eta_plus=-0.1` (anti-Hebbian)",
+    works="works (as Norse); `validate_parameters` rejects it",
+    check=all_finite,
+)
 def _():
     # Anti-Hebbian learning: allowed by the step (as Norse); rejected by
     # validate_parameters.
     return linear(p_stdp=with_p(eta_plus=-0.1))
 
 
-@case("linear/eta-string", TypeError, r"p_stdp.eta_plus")
+@case("linear/eta-string", '`eta_plus="fast"`', TypeError, r"p_stdp.eta_plus")
 def _():
     return linear(p_stdp=with_p(eta_plus="fast"))
 
 
-@case("linear/eta-wrong-shape", ValueError, r"p_stdp.eta_plus")
+@case(
+    "linear/eta-wrong-shape",
+    "`eta_plus` of shape `(5,)`",
+    ValueError,
+    r"p_stdp.eta_plus",
+)
 def _():
     return linear(p_stdp=with_p(eta_plus=jnp.full(5, 0.1)))
 
 
 @case(
     "linear/eta-per-synapse",
+    "`eta_plus` of shape `(n_post, n_pre)`",
+    works="works: per-synapse rates, same as the scalar",
     check=same_as(lambda: linear(p_stdp=with_p(eta_plus=0.1))),
 )
 def _():
     return linear(p_stdp=with_p(eta_plus=jnp.full((N_POST, N_PRE), 0.1)))
 
 
-@case("linear/a-per-neuron", check=same_as(lambda: linear(p_stdp=with_p(a_pre=0.5))))
+@case(
+    "linear/a-per-neuron",
+    "`a_pre` of shape `(batch, n_pre)`",
+    works="works: per-neuron values, same as the scalar",
+    check=same_as(lambda: linear(p_stdp=with_p(a_pre=0.5))),
+)
 def _():
     return linear(p_stdp=with_p(a_pre=jnp.full((B, N_PRE), 0.5)))
 
 
 @case(
     "linear/overshoot-warns",
+    "`dt * tau_pre_inv = 2`",
+    works="works, with `RuntimeWarning: dt * tau_pre_inv = 2 >= 1: the Euler "
+    "trace update overshoots ...` (once per call site)",
     warns=RuntimeWarning,
     match=r"dt \* tau_pre_inv = 2 >= 1",
     check=all_finite,
@@ -390,7 +521,12 @@ def _():
     return linear(p_stdp=with_p(tau_pre_inv=2000.0))
 
 
-@case("linear/x64-numpy-float64-params", check=dtypes_are(*3 * ["float32"]))
+@case(
+    "linear/x64-numpy-float64-params",
+    "x64 on, NumPy float64 parameters, float32 `w`",
+    works="works: everything stays float32",
+    check=dtypes_are(*3 * ["float32"]),
+)
 def _():
     with jax.enable_x64(True):
         p = with_p(eta_plus=np.float64(0.1), w_max=np.array(1.0), a_pre=np.float64(1))
@@ -398,7 +534,12 @@ def _():
         return jax.block_until_ready(jstdp.stdp_step_linear(**a))
 
 
-@case("linear/x64-float64-traces", check=dtypes_are(*3 * ["float32"]))
+@case(
+    "linear/x64-float64-traces",
+    "x64 on, float64 traces, float32 `w`",
+    works="works: traces cast to float32",
+    check=dtypes_are(*3 * ["float32"]),
+)
 def _():
     with jax.enable_x64(True):
         a = linear_args()
@@ -409,7 +550,12 @@ def _():
         return jax.block_until_ready(jstdp.stdp_step_linear(**a))
 
 
-@case("linear/x64-scan-carry", check=dtypes_are(*3 * ["float32"]))
+@case(
+    "linear/x64-scan-carry",
+    "x64 on, float64 parameters, step inside `lax.scan` (carry dtype trap)",
+    works="works: carry stays float32",
+    check=dtypes_are(*3 * ["float32"]),
+)
 def _():
     # The scan carry dtype trap: float64 NumPy parameters must not promote
     # float32 weights inside lax.scan.
@@ -427,6 +573,8 @@ def _():
 
 @case(
     "linear/jit-traced-w_min-ge-w_max-checkify",
+    "`w_min > w_max` passed traced into `jit`, run under `checkify` with "
+    "`validate_parameters`",
     checkify.JaxRuntimeError,
     r"w_min must be < w_max",
 )
@@ -447,6 +595,7 @@ def _():
 
 @case(
     "params/unknown-algorithm",
+    '`stdp_algorithm="hebbian"`',
     ValueError,
     r"stdp_algorithm must be one of additive, additive_step, multiplicative_pow, "
     r"multiplicative_relu",
@@ -455,47 +604,72 @@ def _():
     return STDPParameters(stdp_algorithm="hebbian")
 
 
-@case("params/hardbound-int", TypeError, r"hardbound must be a bool")
+@case("params/hardbound-int", "`hardbound=1`", TypeError, r"hardbound must be a bool")
 def _():
     return STDPParameters(hardbound=1)
 
 
-@case("params/stride-zero", ValueError, r"stride must be an int >= 1")
+@case("params/stride-zero", "`stride=0`", ValueError, r"stride must be an int >= 1")
 def _():
     return STDPParameters(stride=0)
 
 
-@case("params/padding-negative", ValueError, r"padding must be an int >= 0")
+@case(
+    "params/padding-negative",
+    "`padding=-1`",
+    ValueError,
+    r"padding must be an int >= 0",
+)
 def _():
     return STDPParameters(padding=-1)
 
 
-@case("params/dilation-zero", ValueError, r"dilation must be an int >= 1")
+@case(
+    "params/dilation-zero",
+    "`dilation=(1, 0)`",
+    ValueError,
+    r"dilation must be an int >= 1",
+)
 def _():
     return STDPParameters(dilation=(1, 0))
 
 
-@case("params/stride-float", ValueError, r"stride must be an int")
+@case("params/stride-float", "`stride=1.0`", ValueError, r"stride must be an int")
 def _():
     return STDPParameters(stride=1.0)
 
 
-@case("params/stride-bool", ValueError, r"stride must be an int")
+@case("params/stride-bool", "`stride=True`", ValueError, r"stride must be an int")
 def _():
     return STDPParameters(stride=True)
 
 
-@case("params/padding-triple", ValueError, r"padding must be an int")
+@case(
+    "params/padding-triple",
+    "`padding=(1, 1, 1)`",
+    ValueError,
+    r"padding must be an int",
+)
 def _():
     return STDPParameters(padding=(1, 1, 1))
 
 
-@case("params/stride-numpy-int", check=lambda p: p.stride == (2, 2))
+@case(
+    "params/stride-numpy-int",
+    "`stride=np.int64(2)`",
+    works="works: `stride == (2, 2)`",
+    check=lambda p: p.stride == (2, 2),
+)
 def _():
     return STDPParameters(stride=np.int64(2))
 
 
-@case("params/decay-shape-mismatch", ValueError, r"z_pre")
+@case(
+    "params/decay-shape-mismatch",
+    "`STDPState.decay` with `z_pre` shaped like `t_post`",
+    ValueError,
+    r"z_pre",
+)
 def _():
     s = STDPState.zeros_like(np.zeros((B, N_PRE)), np.zeros((B, N_POST)))
     return s.decay(np.zeros((B, N_POST)), np.zeros((B, N_POST)), 20.0, 20.0, 1.0, 1.0)
@@ -504,34 +678,52 @@ def _():
 # -------------------------------------------------------------- conv2d step --
 
 
-@case("conv/z_pre-rank-3", ValueError, r"z_pre must have rank 4")
+@case("conv/z_pre-rank-3", "`z_pre` of rank 3", ValueError, r"z_pre must have rank 4")
 def _():
     return conv(z_pre=np.zeros((2, 5, 5)))
 
 
-@case("conv/w-rank-2", ValueError, r"w must have rank 4")
+@case("conv/w-rank-2", "`w` of rank 2", ValueError, r"w must have rank 4")
 def _():
     return conv(w=jnp.zeros((3, 2)))
 
 
-@case("conv/channels-mismatch", ValueError, r"w must have shape \(3, 2, 3, 3\)")
+@case(
+    "conv/channels-mismatch",
+    "`w` with another `C_in` than `z_pre`",
+    ValueError,
+    r"w must have shape \(3, 2, 3, 3\)",
+)
 def _():
     return conv(w=jnp.zeros((3, 1, 3, 3)))
 
 
-@case("conv/z_post-wrong-size", ValueError, r"z_post must have shape \(2, 3, 3, 3\)")
+@case(
+    "conv/z_post-wrong-size",
+    "`z_post` 5x5 where the conv gives 3x3",
+    ValueError,
+    r"z_post must have shape \(2, 3, 3, 3\)",
+)
 def _():
     return conv(z_post=np.zeros((B, 3, 5, 5)))
 
 
 @case(
-    "conv/z_post-ignores-stride", ValueError, r"z_post must have shape \(2, 3, 2, 2\)"
+    "conv/z_post-ignores-stride",
+    "`stride=2` but `z_post` sized for stride 1",
+    ValueError,
+    r"z_post must have shape \(2, 3, 2, 2\)",
 )
 def _():
     return conv(p_stdp=STDPParameters(stride=2))
 
 
-@case("conv/state-shape", ValueError, r"state_stdp.t_post must have shape")
+@case(
+    "conv/state-shape",
+    "`t_post` of the wrong shape",
+    ValueError,
+    r"state_stdp.t_post must have shape",
+)
 def _():
     a = conv_args()
     return conv(state_stdp=STDPState(a["state_stdp"].t_pre, jnp.zeros((B, 3, 5, 5))))
@@ -539,6 +731,7 @@ def _():
 
 @case(
     "conv/kernel-larger-than-input",
+    "7x7 kernel on a 5x5 input",
     ValueError,
     r"kernel \(7, 7\) .* larger than the padded input",
 )
@@ -548,6 +741,7 @@ def _():
 
 @case(
     "conv/dilation-empties-output",
+    "3x3 kernel, `dilation=3`, 5x5 input (empty output)",
     ValueError,
     r"kernel \(3, 3\) with dilation \(3, 3\)",
 )
@@ -557,6 +751,8 @@ def _():
 
 @case(
     "conv/stride-larger-than-input",
+    "`stride=100` on a 5x5 input (1x1 output)",
+    works="works: 1x1 output",
     check=lambda out: out[1].t_post.shape == (B, 3, 1, 1),
 )
 def _():
@@ -569,7 +765,12 @@ def _():
     )
 
 
-@case("conv/padding-larger-than-kernel", check=all_finite)
+@case(
+    "conv/padding-larger-than-kernel",
+    "`padding=3` with a 3x3 kernel (9x9 output)",
+    works="works: 9x9 output, finite",
+    check=all_finite,
+)
 def _():
     z_post = np.ones((B, 3, 9, 9), np.float32)
     a = conv_args()
@@ -580,24 +781,36 @@ def _():
     )
 
 
-@case("conv/spikes-bool", check=same_as(conv))
+@case(
+    "conv/spikes-bool",
+    "bool spikes",
+    works="works: same as float spikes, bit for bit",
+    check=same_as(conv),
+)
 def _():
     a = conv_args()
     return conv(z_pre=a["z_pre"] > 0, z_post=a["z_post"] > 0)
 
 
-@case("conv/dt-negative", ValueError, r"dt must be")
+@case("conv/dt-negative", "`dt=-1`", ValueError, r"dt must be")
 def _():
     return conv(dt=-1.0)
 
 
-@case("conv/unfold_method-unknown", ValueError, r"unfold_method must be one of")
+@case(
+    "conv/unfold_method-unknown",
+    '`unfold_method="im2col"`',
+    ValueError,
+    r"unfold_method must be one of",
+)
 def _():
     return jstdp.stdp_step_conv2d(**conv_args(), unfold_method="im2col")
 
 
 @case(
     "conv/empty-batch",
+    "batch of 0 samples",
+    works="works: `w` unchanged",
     check=lambda out: np.testing.assert_array_equal(out[0], conv_args()["w"]),
 )
 def _():
@@ -612,7 +825,12 @@ def strided() -> STDPParameters:
     return STDPParameters(eta_plus=0.1, eta_minus=0.1, padding=1, stride=2)
 
 
-@case("conv/unfold-patches", check=same_as(lambda: conv(p_stdp=strided()), 1e-6))
+@case(
+    "conv/unfold-patches",
+    '`unfold_method="patches"`, stride 2, padding 1',
+    works='works: same as `"slices"` within 1e-6',
+    check=same_as(lambda: conv(p_stdp=strided()), 1e-6),
+)
 def _():
     return jstdp.stdp_step_conv2d(
         **conv_args(p_stdp=strided()), unfold_method="patches"
@@ -626,19 +844,29 @@ def lif_state():
     return LIFParameters().initial_state((B, N_POST))
 
 
-@case("lif/p-wrong-type", TypeError, r"p must be jstdp.LIFParameters")
+@case(
+    "lif/p-wrong-type",
+    "`lif_feed_forward_step` with `STDPParameters`",
+    TypeError,
+    r"p must be jstdp.LIFParameters",
+)
 def _():
     return jstdp.lif_feed_forward_step(
         np.ones((B, N_POST)), lif_state(), STDPParameters()
     )
 
 
-@case("lif/state-wrong-type", TypeError, r"state must be jstdp.LIFFeedForwardState")
+@case(
+    "lif/state-wrong-type",
+    "state a tuple",
+    TypeError,
+    r"state must be jstdp.LIFFeedForwardState",
+)
 def _():
     return jstdp.lif_feed_forward_step(np.ones((B, N_POST)), (0.0, 0.0))
 
 
-@case("lif/state-int", TypeError, r"state.v must have a floating dtype")
+@case("lif/state-int", "int state", TypeError, r"state.v must have a floating dtype")
 def _():
     state = LIFFeedForwardState(
         jnp.zeros((B, N_POST), int), jnp.zeros((B, N_POST), int)
@@ -646,39 +874,87 @@ def _():
     return jstdp.lif_feed_forward_step(np.ones((B, N_POST)), state)
 
 
-@case("lif/method-unknown", ValueError, r"method must be one of super, heaviside")
+@case(
+    "lif/method-unknown",
+    '`LIFParameters(method="sigmoid")`',
+    ValueError,
+    r"method must be one of super, heaviside",
+)
 def _():
     return LIFParameters(method="sigmoid")
 
 
-@case("lif/dt-negative", ValueError, r"dt must be")
+@case("lif/dt-negative", "`dt=-1e-3`", ValueError, r"dt must be")
 def _():
     return jstdp.lif_feed_forward_step(np.ones((B, N_POST)), lif_state(), dt=-1e-3)
 
 
-@case("lif/input-wrong-shape", ValueError, r"input_current")
+@case(
+    "lif/input-wrong-shape",
+    "input current `(2, 5)` for a `(2, 4)` state",
+    ValueError,
+    r"input_current",
+)
 def _():
     return jstdp.lif_feed_forward_step(np.ones((B, N_POST + 1)), lif_state())
 
 
-@case("poisson/seq_length-negative", ValueError, r"seq_length must be >= 0")
+@case(
+    "poisson/seq_length-negative",
+    "`poisson_encode(..., seq_length=-1)`",
+    ValueError,
+    r"seq_length must be >= 0",
+)
 def _():
     return jstdp.poisson_encode(jax.random.key(0), np.ones(3), -1)
 
 
-@case("poisson/seq_length-float", TypeError, r"seq_length must be an int")
+@case(
+    "poisson/seq_length-float",
+    "`seq_length=10.0`",
+    TypeError,
+    r"seq_length must be an int",
+)
 def _():
     return jstdp.poisson_encode(jax.random.key(0), np.ones(3), 10.0)
 
 
-@case("poisson/key-int", TypeError, r"key")
+@case(
+    "poisson/key-int", "`poisson_step(0, ...)` (an int, not a key)", TypeError, r"key"
+)
 def _():
     return jstdp.poisson_step(0, np.ones(3))
 
 
-@case("poisson/negative-rates", check=lambda z: np.testing.assert_array_equal(z, 0.0))
+@case(
+    "poisson/negative-rates",
+    "negative rates",
+    works="works: no spikes",
+    check=lambda z: np.testing.assert_array_equal(z, 0.0),
+)
 def _():
     return jstdp.poisson_step(jax.random.key(0), np.full(5, -10.0))
+
+
+@case(
+    "poisson/nan-rates",
+    "`poisson_step` with NaN rates",
+    works="works: no spikes (`u < nan` is false); `run_*` reject NaN rates",
+    check=lambda z: np.testing.assert_array_equal(z, 0.0),
+)
+def _():
+    return jstdp.poisson_step(jax.random.key(0), np.full(5, np.nan))
+
+
+@case(
+    "lif/nan-parameter",
+    "`lif_feed_forward_step` with `tau_mem_inv=nan`",
+    works="works: NaN propagates into `v` (no spike); `check_finite` finds it",
+    check=lambda out: np.testing.assert_array_equal(np.isnan(out[1].v), True),
+)
+def _():
+    p = LIFParameters(tau_mem_inv=float("nan"))
+    return jstdp.lif_feed_forward_step(np.ones((B, N_POST)), lif_state(), p)
 
 
 # ------------------------------------------------------------- simulation --
@@ -700,81 +976,143 @@ def run(**changes):
 
 
 @case(
-    "run/inputs-rank-2", ValueError, r"input spikes must have shape \(batch, n_pre=3\)"
+    "run/inputs-rank-2",
+    "`run_linear` inputs `(T, n_pre)` (no batch axis)",
+    ValueError,
+    r"input spikes must have shape \(batch, n_pre=3\)",
 )
 def _():
     return run(inputs=np.zeros((T, N_PRE)))
 
 
-@case("run/inputs-wrong-n_pre", ValueError, r"n_pre=3")
+@case(
+    "run/inputs-wrong-n_pre", "inputs with `n_pre + 1` columns", ValueError, r"n_pre=3"
+)
 def _():
     return run(inputs=np.zeros((T, B, N_PRE + 1)))
 
 
-@case("run/poisson-without-steps", ValueError, r"steps must be an int >= 0")
+@case(
+    "run/poisson-without-steps",
+    "`PoissonInput` without `steps`",
+    ValueError,
+    r"steps must be an int >= 0",
+)
 def _():
     return run(inputs=PoissonInput(np.full((B, N_PRE), 10.0)), key=jax.random.key(0))
 
 
-@case("run/poisson-without-key", ValueError, r"key .* is required")
+@case(
+    "run/poisson-without-key",
+    "`PoissonInput` without `key`",
+    ValueError,
+    r"key .* is required",
+)
 def _():
     return run(inputs=PoissonInput(np.full((B, N_PRE), 10.0)), steps=3)
 
 
-@case("run/key-with-spike-array", ValueError, r"key is only used with PoissonInput")
+@case(
+    "run/key-with-spike-array",
+    "`key` with a spike array",
+    ValueError,
+    r"key is only used with PoissonInput",
+)
 def _():
     return run(key=jax.random.key(0))
 
 
-@case("run/steps-disagrees-with-T", ValueError, r"T = steps = 7")
+@case(
+    "run/steps-disagrees-with-T",
+    "`steps=7` with `T = 5` spikes",
+    ValueError,
+    r"T = steps = 7",
+)
 def _():
     return run(steps=7)
 
 
-@case("run/record_every-zero", ValueError, r"record_every must be None or an int >= 1")
+@case(
+    "run/record_every-zero",
+    "`record_every=0`",
+    ValueError,
+    r"record_every must be None or an int >= 1",
+)
 def _():
     return run(record_every=0)
 
 
-@case("run/chunk_steps-bool", ValueError, r"chunk_steps must be None or an int >= 1")
+@case(
+    "run/chunk_steps-bool",
+    "`chunk_steps=True`",
+    ValueError,
+    r"chunk_steps must be None or an int >= 1",
+)
 def _():
     return run(chunk_steps=True)
 
 
-@case("run/state-wrong-type", TypeError, r"state must be jstdp.RunState")
+@case(
+    "run/state-wrong-type",
+    "`state` an `STDPState`",
+    TypeError,
+    r"state must be jstdp.RunState",
+)
 def _():
     return run(state=STDPState.zeros_like(np.zeros((B, N_PRE)), np.zeros((B, N_POST))))
 
 
-@case("run/p_neuron-without-step", TypeError, r"p_neuron must have")
+@case(
+    "run/p_neuron-without-step",
+    "`p_neuron` without `.step`",
+    TypeError,
+    r"p_neuron must have",
+)
 def _():
     return run(p_neuron=STDPParameters())
 
 
-@case("run/p_stdp-wrong-type", TypeError, r"p_stdp must be jstdp.STDPParameters")
+@case(
+    "run/p_stdp-wrong-type",
+    "`p_stdp` a `LIFParameters`",
+    TypeError,
+    r"p_stdp must be jstdp.STDPParameters",
+)
 def _():
     return run(p_stdp=LIFParameters())
 
 
-@case("run/dt-zero", ValueError, r"dt must be")
+@case("run/dt-zero", "`dt=0`", ValueError, r"dt must be")
 def _():
     return run(dt=0.0)
 
 
-@case("run/zero-steps", check=lambda out: np.testing.assert_array_equal(out[0], 0.5))
+@case(
+    "run/zero-steps",
+    "`T = 0` steps",
+    works="works: `w` unchanged",
+    check=lambda out: np.testing.assert_array_equal(out[0], 0.5),
+)
 def _():
     return run(inputs=np.zeros((0, B, N_PRE)))
 
 
 @case(
     "run/record_every-longer-than-T",
+    "`record_every > T`",
+    works="works: an empty record (`R = 0`)",
     check=lambda out: out[2].w.shape == (0, N_POST, N_PRE),
 )
 def _():
     return run(record_every=T + 1)
 
 
-@case("run/x64-numpy-float64-params", check=lambda out: out[0].dtype == jnp.float32)
+@case(
+    "run/x64-numpy-float64-params",
+    "x64 on, NumPy float64 STDP and LIF parameters, float32 `w`",
+    works="works: `w` stays float32",
+    check=lambda out: out[0].dtype == jnp.float32,
+)
 def _():
     with jax.enable_x64(True):
         p = STDPParameters(eta_plus=np.float64(1e-2), tau_pre_inv=np.float64(20.0))
@@ -784,7 +1122,34 @@ def _():
         )
 
 
-@case("simulate/length-mismatch", ValueError, r"same length T")
+@case(
+    "run/nan-neuron-parameter",
+    "`LIFParameters(tau_mem_inv=nan)`",
+    FloatingPointError,
+    r"p_neuron.tau_mem_inv is not finite: nan",
+)
+def _():
+    return run(p_neuron=LIFParameters(tau_mem_inv=float("nan")))
+
+
+@case(
+    "run/poisson-nan-rates",
+    "`PoissonInput` with a NaN rate",
+    FloatingPointError,
+    r"inputs.rates_hz has 1 non-finite values",
+)
+def _():
+    rates = np.full((B, N_PRE), 10.0)
+    rates[1, 2] = np.nan
+    return run(inputs=PoissonInput(rates), steps=3, key=jax.random.key(0))
+
+
+@case(
+    "simulate/length-mismatch",
+    "`simulate_linear` with `T` and `T + 1` steps",
+    ValueError,
+    r"same length T",
+)
 def _():
     return jstdp.simulate_linear(
         spikes_seq((B, N_PRE)),
@@ -793,7 +1158,12 @@ def _():
     )
 
 
-@case("simulate/conv-rank", ValueError, r"z_pre_seq must have rank 5")
+@case(
+    "simulate/conv-rank",
+    "`simulate_conv2d` with rank-4 sequences",
+    ValueError,
+    r"z_pre_seq must have rank 5",
+)
 def _():
     return jstdp.simulate_conv2d(
         np.zeros((T, B, 5, 5)), np.zeros((T, B, 3, 3, 3)), jnp.zeros((3, 2, 3, 3))
@@ -803,38 +1173,71 @@ def _():
 # ------------------------------------------------------------------ sweeps --
 
 
-@case("sweep/unknown-field", ValueError, r"has no numeric field 'eta'")
+@case(
+    "sweep/unknown-field",
+    "`parameter_grid(..., eta=[...])`",
+    ValueError,
+    r"has no numeric field 'eta'",
+)
 def _():
     return jstdp.parameter_grid(STDPParameters(), eta=[1e-3])
 
 
-@case("sweep/static-field", ValueError, r"stdp_algorithm is a static field")
+@case(
+    "sweep/static-field",
+    "sweep over `stdp_algorithm`",
+    ValueError,
+    r"stdp_algorithm is a static field",
+)
 def _():
     return jstdp.parameter_grid(STDPParameters(), stdp_algorithm=["additive"])
 
 
-@case("sweep/empty-values", ValueError, r"eta_plus must be a non-empty list")
+@case(
+    "sweep/empty-values",
+    "`eta_plus=[]`",
+    ValueError,
+    r"eta_plus must be a non-empty list",
+)
 def _():
     return jstdp.parameter_grid(STDPParameters(), eta_plus=[])
 
 
-@case("sweep/zip-lengths", ValueError, r"mode='zip' needs lists of equal length")
+@case(
+    "sweep/zip-lengths",
+    '`mode="zip"`, lists of lengths 2 and 1',
+    ValueError,
+    r"mode='zip' needs lists of equal length",
+)
 def _():
     return jstdp.parameter_grid(STDPParameters(), "zip", eta_plus=[1, 2], mu=[1])
 
 
-@case("sweep/base-not-dataclass", TypeError, r"base must be a flax.struct")
+@case(
+    "sweep/base-not-dataclass",
+    "`base` a dict",
+    TypeError,
+    r"base must be a flax.struct",
+)
 def _():
     return jstdp.parameter_grid({"eta_plus": 1.0}, eta_plus=[1.0])
 
 
-@case("sweep/unstacked", ValueError, r"stacked must be a pytree whose leaves all share")
+@case(
+    "sweep/unstacked",
+    "`run_sweep` on unstacked parameters",
+    ValueError,
+    r"stacked must be a pytree whose leaves all share",
+)
 def _():
     return jstdp.run_sweep(lambda p: p.eta_plus, STDPParameters())
 
 
 @case(
-    "sweep/grid-w_min-ge-w_max", ValueError, r"w_min=2 at index \(1,\) of shape \(2,\)"
+    "sweep/grid-w_min-ge-w_max",
+    "a grid with `w_min >= w_max` in one entry, checked by `validate_parameters(grid)`",
+    ValueError,
+    r"w_min=2 at index \(1,\) of shape \(2,\)",
 )
 def _():
     # run_sweep traces the grid (its values are not checked there): validate
@@ -846,37 +1249,47 @@ def _():
 # ------------------------------------------------------------------ layers --
 
 
-@case("nn/in_features-zero", ValueError, r"in_features")
+@case("nn/in_features-zero", "`STDPLinear(0, 2)`", ValueError, r"in_features")
 def _():
     return jstdp.nn.STDPLinear(0, 2, rngs=nnx.Rngs(0))
 
 
-@case("nn/dtype-int", TypeError, r"dtype must be a floating dtype")
+@case("nn/dtype-int", "`dtype=int32`", TypeError, r"dtype must be a floating dtype")
 def _():
     return jstdp.nn.STDPLinear(3, 2, dtype=jnp.int32, rngs=nnx.Rngs(0))
 
 
-@case("nn/dt-negative", ValueError, r"dt must be")
+@case("nn/dt-negative", "`dt=-1`", ValueError, r"dt must be")
 def _():
     return jstdp.nn.STDPLinear(3, 2, dt=-1.0, rngs=nnx.Rngs(0))
 
 
-@case("nn/learning-int", TypeError, r"learning must be a bool")
+@case("nn/learning-int", "`learning=1`", TypeError, r"learning must be a bool")
 def _():
     return jstdp.nn.STDPLinear(3, 2, learning=1, rngs=nnx.Rngs(0))
 
 
-@case("nn/batch-mismatch", ValueError, r"z_pre must have shape \(1, 3\)")
+@case(
+    "nn/batch-mismatch",
+    "a batch of 2 into a layer built for 1",
+    ValueError,
+    r"z_pre must have shape \(1, 3\)",
+)
 def _():
     return jstdp.nn.STDPLinear(3, 2, rngs=nnx.Rngs(0))(np.ones((2, 3)))
 
 
-@case("nn/conv-kernel-too-large", ValueError, r"larger than the padded input")
+@case(
+    "nn/conv-kernel-too-large",
+    "`STDPConv2d` 5x5 kernel on 3x3 input",
+    ValueError,
+    r"larger than the padded input",
+)
 def _():
     return jstdp.nn.STDPConv2d(1, 1, 5, input_size=(3, 3), rngs=nnx.Rngs(0))
 
 
-@case("nn/conv-input_size-triple", ValueError, r"input_size")
+@case("nn/conv-input_size-triple", "`input_size=(3, 3, 3)`", ValueError, r"input_size")
 def _():
     return jstdp.nn.STDPConv2d(1, 1, 2, input_size=(3, 3, 3), rngs=nnx.Rngs(0))
 
@@ -889,21 +1302,32 @@ def norse_stdp():
 
 
 @case(
-    "interop/to_norse-wrong-type", TypeError, r"to_norse expects jstdp.STDPParameters"
+    "interop/to_norse-wrong-type",
+    "`to_norse(dict)`",
+    TypeError,
+    r"to_norse expects jstdp.STDPParameters",
 )
 def _():
     norse_stdp()
     return jstdp.interop.to_norse({"eta_plus": 1.0})
 
 
-@case("interop/from_norse-wrong-type", TypeError, r"from_norse expects norse")
+@case(
+    "interop/from_norse-wrong-type",
+    "`from_norse(jstdp.STDPParameters())`",
+    TypeError,
+    r"from_norse expects norse",
+)
 def _():
     norse_stdp()
     return jstdp.interop.from_norse(STDPParameters())
 
 
 @case(
-    "interop/from_norse-reassigned-w_max", ValueError, r"reassigned after construction"
+    "interop/from_norse-reassigned-w_max",
+    "Norse parameters whose `w_max` was reassigned after construction",
+    ValueError,
+    r"reassigned after construction",
 )
 def _():
     p = norse_stdp().STDPParameters()
@@ -911,7 +1335,12 @@ def _():
     return jstdp.interop.from_norse(p)
 
 
-@case("interop/compare-w-rank-3", ValueError, r"w must have rank 2 .* or 4")
+@case(
+    "interop/compare-w-rank-3",
+    "`compare_with_norse` with a rank-3 `w`",
+    ValueError,
+    r"w must have rank 2 .* or 4",
+)
 def _():
     norse_stdp()
     return jstdp.interop.compare_with_norse(
@@ -919,7 +1348,12 @@ def _():
     )
 
 
-@case("interop/from_norse-nan-parameter", ValueError, r"p_stdp.eta_plus must be finite")
+@case(
+    "interop/from_norse-nan-parameter",
+    "Norse parameters with `eta_plus=nan`, converted, then stepped",
+    ValueError,
+    r"p_stdp.eta_plus must be finite",
+)
 def _():
     torch = pytest.importorskip("torch")
     p = jstdp.interop.from_norse(
@@ -965,25 +1399,36 @@ for flag, value, want in [
     ("--seed", str(2**32), r"argument --seed: expected an integer in"),
     ("--bogus", "1", r"unrecognized arguments: --bogus"),
 ]:
-    case(f"cli/song2000{flag}={value}", UsageError, want)(
-        lambda flag=flag, value=value: cli("song2000", flag, value, "--json")
-    )
+    case(
+        f"cli/song2000{flag}={value}",
+        f"`jstdp song2000 {flag} {value}`",
+        UsageError,
+        want,
+    )(lambda flag=flag, value=value: cli("song2000", flag, value, "--json"))
 
 for flag, value, want in [
     ("--kernels", "0", r"argument --kernels: expected an integer >= 1"),
     ("--presentations", "-3", r"argument --presentations: expected an integer >= 1"),
 ]:
-    case(f"cli/receptive-fields{flag}={value}", UsageError, want)(
-        lambda flag=flag, value=value: cli("receptive-fields", flag, value, "--json")
-    )
+    case(
+        f"cli/receptive-fields{flag}={value}",
+        f"`jstdp receptive-fields {flag} {value}`",
+        UsageError,
+        want,
+    )(lambda flag=flag, value=value: cli("receptive-fields", flag, value, "--json"))
 
 
-@case("cli/no-command", UsageError, r"the following arguments are required: command")
+@case(
+    "cli/no-command",
+    "`jstdp`",
+    UsageError,
+    r"the following arguments are required: command",
+)
 def _():
     return cli()
 
 
-@case("cli/unknown-command", UsageError, r"invalid choice: 'train'")
+@case("cli/unknown-command", "`jstdp train`", UsageError, r"invalid choice: 'train'")
 def _():
     return cli("train")
 
@@ -991,13 +1436,19 @@ def _():
 # -------------------------------------------------------- opt-in checks --
 
 
-@case("validate/negative-eta", ValueError, r"STDPParameters.eta_plus must be >= 0")
+@case(
+    "validate/negative-eta",
+    "`validate_parameters(STDPParameters(eta_plus=-1))`",
+    ValueError,
+    r"STDPParameters.eta_plus must be >= 0",
+)
 def _():
     return jstdp.validate_parameters(STDPParameters(eta_plus=-1.0))
 
 
 @case(
     "validate/lif-v_th-below-v_reset",
+    "`validate_parameters(LIFParameters(v_th=-1))`",
     ValueError,
     r"LIFParameters.v_reset must be < v_th",
 )
@@ -1005,7 +1456,12 @@ def _():
     return jstdp.validate_parameters(LIFParameters(v_th=-1.0))
 
 
-@case("check_finite/nan-weights", FloatingPointError, r"w has 1 non-finite values")
+@case(
+    "check_finite/nan-weights",
+    '`check_finite(jnp.array([0.5, nan]), "w")`',
+    FloatingPointError,
+    r"w has 1 non-finite values",
+)
 def _():
     return jstdp.check_finite(jnp.array([0.5, jnp.nan]), "w")
 
@@ -1029,16 +1485,81 @@ def test_bad_input(c: Case):
     assert c.check(out) in (None, True)
 
 
+SECTIONS = {
+    "linear": "`stdp_step_linear` (and what every step shares)",
+    "params": "`STDPParameters`, `STDPState`",
+    "conv": "`stdp_step_conv2d`",
+    "lif": "Neurons: `lif_feed_forward_step`, `LIFParameters`",
+    "poisson": "Encoders: `poisson_step`, `poisson_encode`",
+    "run": "Closed loops: `run_linear` / `run_conv2d`",
+    "simulate": "Open loops: `simulate_linear` / `simulate_conv2d`",
+    "sweep": "Sweeps: `parameter_grid`, `run_sweep`",
+    "nn": "Flax layers: `jstdp.nn.STDPLinear`, `STDPConv2d`",
+    "interop": "`jstdp.interop` (torch, Norse)",
+    "cli": "The `jstdp` command",
+    "validate": "`validate_parameters`",
+    "check_finite": "`check_finite`",
+}
+MARKER = "## Cases"
+
+
+def outcome(c: Case) -> str:
+    """What the case gets, as a table cell: its documented result or error."""
+    if c.raises is None:
+        return c.works
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            jax.block_until_ready(c.call())
+    except c.raises as e:
+        msg = re.sub(r" at 0x[0-9a-f]+", "", str(e).strip().splitlines()[0])
+        msg = msg if len(msg) <= 200 else msg[:197] + "..."
+        quoted = f"`` {msg} ``" if "`" in msg else f"`{msg}`"
+        kind = "exit 2" if c.raises is UsageError else type(e).__name__
+        return f"{kind}: {quoted}".replace("|", "\\|")
+    raise AssertionError(f"{c.id} did not raise {c.raises.__name__}")
+
+
+def write_docs() -> None:
+    """Regenerate the tables of docs/bad_inputs.md (the prose above stays)."""
+    prose = DOCS.read_text().split(MARKER)[0]
+    works = sum(c.raises is None for c in CASES)
+    lines = [
+        MARKER,
+        "",
+        f"{len(CASES)} cases: {works} work, {len(CASES) - works} raise.",
+    ]
+    for section, title in SECTIONS.items():
+        lines += ["", f"### {title}", "", "| case | input | outcome |", "|---|---|---|"]
+        lines += [
+            f"| `{c.id}` | {c.what} | {outcome(c)} |"
+            for c in CASES
+            if c.id.split("/")[0] == section
+        ]
+    DOCS.write_text(prose + "\n".join(lines) + "\n")
+
+
 def test_table_is_documented():
-    """docs/bad_inputs.md has one row per case, with the same outcome."""
+    """docs/bad_inputs.md has one row per case, with its input and outcome kind.
+
+    Regenerate it with ``python tests/test_bad_inputs.py``.
+    """
     rows = {}
     for line in DOCS.read_text().splitlines():
-        m = re.match(r"\|\s*`([^`]+)`\s*\|.*\|\s*(.+?)\s*\|\s*$", line)
+        m = re.match(r"\| `([^`]+)` \| (.*) \| (.*) \|$", line)
         if m:
-            rows[m.group(1)] = m.group(2)
+            rows[m.group(1)] = m.group(2), m.group(3)
     assert sorted(rows) == sorted(c.id for c in CASES)
+    assert {c.id.split("/")[0] for c in CASES} <= set(SECTIONS)
     for c in CASES:
-        outcome = rows[c.id]
-        want = {None: "works", UsageError: "exit 2"}.get(c.raises)
-        want = want or c.raises.__name__
-        assert outcome.startswith(want), (c.id, outcome, want)
+        what, got = rows[c.id]
+        assert what == c.what, c.id
+        if c.raises is None:
+            assert got == c.works, c.id
+        else:
+            kind = "exit 2" if c.raises is UsageError else c.raises.__name__
+            assert got.startswith(kind + ": "), (c.id, got)
+
+
+if __name__ == "__main__":
+    write_docs()
