@@ -211,7 +211,8 @@ def _scan_chunked(step, consts, carry, xs, steps, record_every, chunk_steps, pro
 
         bar = tqdm(total=steps, unit="step")
     snaps = []
-    for start in range(0, steps, chunk):
+    # At least one (possibly empty) chunk, so that steps=0 still gives a record.
+    for start in range(0, max(steps, 1), chunk):
         n = min(chunk, steps - start)
         part = jax.tree.map(lambda x, s=start, n=n: x[s : s + n], xs)
         carry, snap = _scan(

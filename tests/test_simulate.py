@@ -184,6 +184,20 @@ def test_chunked_progress_and_continued_runs_equal_one_run(capsys):
     assert float(jnp.max(jnp.abs(w - w0))) > 1e-3
 
 
+@pytest.mark.parametrize("chunk_steps", [None, 4])
+def test_zero_steps_and_records_longer_than_the_run(chunk_steps):
+    rates, w0 = jstdp.PoissonInput(jnp.full((1, 3), 50.0)), jnp.full((2, 3), 0.5)
+    key = jax.random.key(0)
+    for steps, k, n_records in ((0, 2, 0), (3, 4, 0), (9, 4, 2)):
+        w, state, rec = jstdp.run_linear(
+            rates, w0, steps=steps, key=key, record_every=k, chunk_steps=chunk_steps
+        )
+        assert rec.w.shape == (n_records, 2, 3) and int(state.step) == steps
+    np.testing.assert_array_equal(
+        jstdp.run_linear(rates, w0, steps=0, key=key, chunk_steps=chunk_steps)[0], w0
+    )
+
+
 def test_caller_arrays_survive_donation():
     w0 = jnp.full((2, 5), 0.5)
     inputs = jnp.asarray(_spikes(10, (20, 1, 5)))
