@@ -33,6 +33,7 @@ class Layer:
     stride: int | tuple[int, int] = 1
     padding: int | tuple[int, int] = 0
     dilation: int | tuple[int, int] = 1
+    unfold_method: str = "slices"  # conv2d: receptive fields by slices or patches
 
     @property
     def post(self) -> tuple[int, ...]:
@@ -52,14 +53,15 @@ class Layer:
         return int(np.prod(self.post[2:]))
 
     def step(self, *args):
-        f = jstdp.stdp_step_linear if self.kind == "linear" else jstdp.stdp_step_conv2d
-        return f(*args)
+        if self.kind == "linear":
+            return jstdp.stdp_step_linear(*args)
+        return jstdp.stdp_step_conv2d(*args, unfold_method=self.unfold_method)
 
 
 LINEAR = (Layer("linear", (1, 1), (1, 1)), Layer("linear", (3, 4), (2, 4)))
 CONV = (
     Layer("conv2d", (2, 2, 5, 4), (3, 2, 3, 2), stride=(2, 1), padding=1),
-    Layer("conv2d", (1, 1, 4, 4), (2, 1, 2, 2), dilation=2),
+    Layer("conv2d", (1, 1, 4, 4), (2, 1, 2, 2), dilation=2, unfold_method="patches"),
 )
 DTYPES = ("float32", "float64", "bfloat16")
 densities = st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)
