@@ -33,6 +33,8 @@ def write_kernel(root, name, env):
             "JSTDP_NOTEBOOK_SMALL": "1",
             "JAX_PLATFORMS": "cpu",
             "MPLBACKEND": "Agg",
+            # Two CPU devices, so the sharded sweeps run their multi-device path.
+            "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
             **env,
         },
     }
