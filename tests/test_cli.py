@@ -1,0 +1,117 @@
+"""The jstdp command: help, one-line flag errors (exit 2), quick end-to-end runs."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from jstdp.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+SONG_KEYS = {"algorithm", "mu", "seed", "seconds", "frac_near_min", "frac_near_max"}
+SONG_KEYS |= {"mean", "std", "rate_hz", "wall_s"}
+
+
+def _lines(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "song2000" in out and "receptive-fields" in out
+
+
+def test_song2000_help_lists_flags(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["song2000", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--algorithm", "--mu", "--seconds", "--seed", "--dt", "--inputs"):
+        assert flag in out
+    for flag in ("--rate", "--out", "--json", "--quick"):
+        assert flag in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "the following arguments are required: command"),
+        (["song3000"], "invalid choice: 'song3000'"),
+        (["song2000", "--dt", "0.01"], "--dt: expected a time step in (0, 0.001]"),
+        (["song2000", "--dt", "abc"], "--dt: expected a time step"),
+        (["song2000", "--mu", "0.1", "-1"], "--mu: expected a number >= 0"),
+        (["song2000", "--mu", "nan"], "--mu: expected a number >= 0, got 'nan'"),
+        (["song2000", "--seconds", "0"], "--seconds: expected a number > 0"),
+        (["song2000", "--seconds", "0.01"], "seconds must be >= chunks * dt"),
+        (["song2000", "--algorithm", "hebb"], "--algorithm: invalid choice: 'hebb'"),
+        (["song2000", "--inputs", "1.5"], "--inputs: expected an integer >= 1"),
+        (["song2000", "--rate", "-3"], "--rate: expected a number > 0"),
+        (["song2000", "--rate", "5000"], "rate_hz * dt must be <= 1 / dt"),
+        (["song2000", "--seed", "-1"], "--seed: expected an integer in [0, 2**32)"),
+        (["song2000", "--bogus"], "unrecognized arguments: --bogus"),
+        (["receptive-fields", "--kernels", "0"], "--kernels: expected an integer"),
+        (["receptive-fields", "--presentations", "x"], "--presentations: expected"),
+    ],
+)
+def test_bad_flag_is_one_line_and_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("jstdp") and ": error: " in lines[0]
+    assert message in lines[0]
+
+
+def test_song2000_quick_writes_figure_json_and_lines(capsys, tmp_path):
+    out = tmp_path / "out"
+    argv = ["song2000", "--quick", "--algorithm", "additive", "multiplicative_pow"]
+    argv += ["--mu", "0", "1", "--inputs", "100", "--rate", "150", "--seed", "0", "7"]
+    assert main([*argv, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    rows = _lines(captured.out)
+    assert [(r["algorithm"], r["mu"], r["seed"]) for r in rows] == [
+        ("additive", 0.0, 0),
+        ("additive", 0.0, 7),
+        ("multiplicative_pow", 0.0, 0),
+        ("multiplicative_pow", 0.0, 7),
+        ("multiplicative_pow", 1.0, 0),
+        ("multiplicative_pow", 1.0, 7),
+    ]
+    for r in rows:
+        assert SONG_KEYS <= set(r)
+        assert r["seconds"] == 2.0
+    assert (out / "song2000.png").read_bytes()[:8] == PNG
+    saved = json.loads((out / "song2000.json").read_text())
+    assert saved["rows"] == rows
+    assert saved["config"]["inputs"] == 100
+    assert f"wrote {out / 'song2000.png'}" in captured.err
+
+
+def test_python_m_jstdp_json_only_writes_nothing(tmp_path):
+    out = tmp_path / "never"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    argv = ["song2000", "--quick", "--json", "--algorithm", "additive"]
+    argv += ["--inputs", "50", "--seconds", "0.5", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "jstdp", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = _lines(proc.stdout)
+    assert row["algorithm"] == "additive" and row["seconds"] == 0.5
+    assert not out.exists()

@@ -1,0 +1,249 @@
+"""jstdp.experiments: Song et al. (2000) plumbing, its science, receptive fields."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jstdp
+from jstdp import experiments
+from jstdp.experiments import Song2000Config, song2000
+
+# vmapped and plain runs sum the 200-input drive in a different order: float32
+# rounding of the weights, far below one STDP update (~1e-3).
+VMAP_ATOL = 1e-5
+ROW_KEYS = {
+    "algorithm",
+    "mu",
+    "seed",
+    "seconds",
+    "dt",
+    "frac_near_min",
+    "frac_near_max",
+    "mean",
+    "std",
+    "rate_hz",
+    "wall_s",
+}
+# 200 inputs at 75 Hz drive the neuron as 1000 at 15 Hz do
+QUICK = Song2000Config(
+    seconds=0.5, inputs=200, rate_hz=75.0, mus=(0.0, 0.5, 1.0), seeds=(0, 1)
+)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return song2000(QUICK)
+
+
+def _row(result, algorithm, mu, seed):
+    (i,) = [
+        i
+        for i, r in enumerate(result.rows)
+        if (r["algorithm"], r["mu"], r["seed"]) == (algorithm, mu, seed)
+    ]
+    return i
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("seconds", 0.0, "seconds must be a finite number > 0"),
+        ("seconds", 0.01, r"seconds must be >= chunks \* dt"),
+        ("dt", 0.01, r"dt must be in \(0, 1e-3\]"),
+        ("dt", -1e-3, r"dt must be in \(0, 1e-3\]"),
+        ("inputs", 0, "inputs must be an int >= 1"),
+        ("inputs", 2.5, "inputs must be an int >= 1"),
+        ("rate_hz", float("nan"), "rate_hz must be a finite number > 0"),
+        ("rate_hz", 2000.0, r"rate_hz \* dt must be <= 1 / dt"),
+        ("depression", 0.9, "depression must be >= 1"),
+        ("algorithms", ("additive", "hebb"), "algorithms must be distinct names"),
+        ("algorithms", (), "algorithms must be distinct names"),
+        ("algorithms", ("additive", "additive"), "algorithms must be distinct"),
+        ("mus", (0.1, -0.5), "mus must be a non-empty list of finite numbers >= 0"),
+        ("mus", (), "mus must be a non-empty list"),
+        ("seeds", (-1,), "seeds must be a non-empty list of distinct ints"),
+        ("seeds", (1, 1), "seeds must be a non-empty list of distinct ints"),
+        ("chunks", 15, "chunks must be a multiple of 10"),
+    ],
+)
+def test_config_rejects_bad_values(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        Song2000Config(**{field: value})
+
+
+def test_config_derives_norse_etas_from_a_plus():
+    c = Song2000Config()
+    # a spike adds dt / tau = 0.05 to a trace: eta_plus * 0.05 = a_plus = 0.01
+    assert c.eta_plus == pytest.approx(0.2)
+    assert c.eta_minus == pytest.approx(0.21)
+    fine = Song2000Config(dt=1e-4)
+    assert fine.eta_plus == pytest.approx(2.0)
+    assert (c.steps, c.chunk_steps) == (60_000, 1_200)
+    assert Song2000Config(seconds=1.001, chunks=10).steps == 1_010  # rounded up
+    p = c.stdp_parameters("multiplicative_relu")
+    assert p.stdp_algorithm == "multiplicative_relu"
+    assert (p.tau_pre_inv, p.tau_post_inv) == (50.0, 50.0)
+    assert c.groups()[2] == ("multiplicative_pow", c.mus)
+    assert c.groups()[3] == ("multiplicative_relu", (1.0,))
+
+
+def test_rows_fields_order_and_ranges(quick):
+    rows = quick.rows
+    per_seed = [("additive", 0.0), ("additive_step", 0.0)]
+    per_seed += [("multiplicative_pow", m) for m in QUICK.mus]
+    per_seed += [("multiplicative_relu", 1.0)]
+    assert [(r["algorithm"], r["mu"], r["seed"]) for r in rows] == [
+        (a, m, s) for a, m in per_seed for s in QUICK.seeds
+    ]
+    for r in rows:
+        assert set(r) == ROW_KEYS
+        assert 0 <= r["frac_near_min"] + r["frac_near_max"] <= 1
+        assert r["seconds"] == 0.5 and r["dt"] == 1e-3
+        assert r["rate_hz"] >= 0 and r["wall_s"] > 0
+    json.dumps(rows)
+    assert quick.weights.shape == (len(rows), 200)
+    assert quick.weights.min() >= 0 and quick.weights.max() <= 1
+    np.testing.assert_allclose(quick.weights.mean(1), [r["mean"] for r in rows])
+    assert quick.frac_near_min_t.shape == (len(rows), QUICK.chunks)
+    assert quick.times_s[-1] == pytest.approx(0.5)
+    # the time course ends where the final fractions are
+    np.testing.assert_allclose(
+        quick.frac_near_max_t[:, -1], [r["frac_near_max"] for r in rows]
+    )
+
+
+def test_pow_mu0_is_additive_and_relu_is_pow_mu1(quick):
+    """Separately compiled rule groups see the same inputs: the identities hold."""
+    for seed in QUICK.seeds:
+        add = _row(quick, "additive", 0.0, seed)
+        pow0 = _row(quick, "multiplicative_pow", 0.0, seed)
+        np.testing.assert_array_equal(quick.weights[add], quick.weights[pow0])
+        assert quick.rows[add]["rate_hz"] == quick.rows[pow0]["rate_hz"]
+        relu = _row(quick, "multiplicative_relu", 1.0, seed)
+        pow1 = _row(quick, "multiplicative_pow", 1.0, seed)
+        np.testing.assert_allclose(
+            quick.weights[relu], quick.weights[pow1], atol=VMAP_ATOL
+        )
+    a0, a1 = (quick.weights[_row(quick, "additive", 0.0, s)] for s in QUICK.seeds)
+    assert not np.allclose(a0, a1)  # seeds differ
+
+
+def test_equals_one_plain_run_linear(quick):
+    """One row equals jstdp.run_linear unvmapped and unchunked, rate included."""
+    seed, mu = 1, 0.5
+    key_w, key_in = jax.random.split(jax.random.key(seed))
+    w0 = jax.random.uniform(key_w, (1, 200))
+    p = QUICK.stdp_parameters("multiplicative_pow").replace(mu=mu)
+    rates = jstdp.PoissonInput(jnp.full((1, 200), QUICK.rate_hz))
+    head = QUICK.steps * 9 // 10
+    w, state, _ = jstdp.run_linear(
+        rates, w0, p, QUICK.neuron(), QUICK.dt, steps=head, key=key_in
+    )
+    before = int(state.spike_count[0, 0])
+    w, state, _ = jstdp.run_linear(
+        rates,
+        w,
+        p,
+        QUICK.neuron(),
+        QUICK.dt,
+        steps=QUICK.steps - head,
+        key=key_in,
+        state=state,
+    )
+    i = _row(quick, "multiplicative_pow", mu, seed)
+    np.testing.assert_allclose(quick.weights[i], w[0], atol=VMAP_ATOL)
+    spikes = int(state.spike_count[0, 0]) - before
+    assert spikes > 0
+    assert quick.rows[i]["rate_hz"] == pytest.approx(spikes / 0.05)
+
+
+def test_one_compiled_function_for_all_rules(monkeypatch):
+    """All rules, mus and seeds: one lowering, one compiled call per chunk."""
+    lowered, calls = [], []
+    chunk_fn = experiments._song2000_chunk
+
+    class Spy:
+        def lower(self, *args, **kwargs):
+            compiled = chunk_fn.lower(*args, **kwargs).compile()
+            lowered.append(args[1])
+
+            def call(*a):
+                calls.append(1)
+                return compiled(*a)
+
+            return type("C", (), {"compile": lambda self: call})()
+
+    monkeypatch.setattr(experiments, "_song2000_chunk", Spy())
+    config = Song2000Config(seconds=0.05, inputs=30, mus=(0.1, 0.3), seeds=(3, 4))
+    result = song2000(config)
+    assert len(result.rows) == 10
+    assert len(lowered) == 1 and len(calls) == config.chunks
+    (params,) = lowered
+    assert [p.stdp_algorithm for p in params] == list(jstdp.ALGORITHMS)
+    np.testing.assert_allclose(params[2].mu, [0.1, 0.3])  # stacked leaves
+
+
+def test_json_and_figure(quick, tmp_path):
+    data = experiments.song2000_json(quick)
+    text = json.dumps(data)
+    assert json.loads(text)["rows"] == quick.rows
+    assert data["config"]["eta_plus"] == pytest.approx(0.2)
+    assert sum(data["histograms"][0]) == 200
+    fig = experiments.song2000_figure(quick)
+    n_hist = len(quick.rows) // len(QUICK.seeds)
+    assert len(fig.axes) == n_hist + 2
+    assert fig.axes[0].get_title() == "additive"
+    fig.savefig(tmp_path / "song.png")
+    assert (tmp_path / "song.png").stat().st_size > 10_000
+
+
+# --- The science, on the default settings, seeds 0, 1, 2 in one call ----------
+
+SEEDS = (0, 1, 2)
+MOST = 0.5  # "most weights within 10% of a bound"
+POPULATED = 0.02  # each bound holds at least 2% of the weights
+UNIMODAL = 0.01  # mu = 1: (almost) no weight near a bound
+# fraction near the bounds may rise by at most this much from one mu to the next
+# (seed noise when both are ~0), and must fall by this much from mu=0 to mu=1
+MONOTONE_SLACK = 0.02
+TOTAL_DROP = 0.4
+
+
+@pytest.fixture(scope="module")
+def science():
+    config = Song2000Config(algorithms=("additive", "multiplicative_pow"), seeds=SEEDS)
+    return song2000(config)
+
+
+def _near(result, algorithm, mu, seed):
+    r = result.rows[_row(result, algorithm, mu, seed)]
+    return r["frac_near_min"], r["frac_near_max"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_additive_ends_bimodal(science, seed):
+    lo, hi = _near(science, "additive", 0.0, seed)
+    assert lo + hi > MOST
+    assert lo > POPULATED and hi > POPULATED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pow_mu1_ends_unimodal(science, seed):
+    lo, hi = _near(science, "multiplicative_pow", 1.0, seed)
+    assert lo + hi < UNIMODAL
+    i = _row(science, "multiplicative_pow", 1.0, seed)
+    assert 0.4 < science.rows[i]["mean"] < 0.6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fraction_near_bounds_falls_with_mu(science, seed):
+    mus = Song2000Config().mus
+    near = [sum(_near(science, "multiplicative_pow", m, seed)) for m in mus]
+    assert all(b <= a + MONOTONE_SLACK for a, b in zip(near, near[1:], strict=False))
+    assert near[0] - near[-1] > TOTAL_DROP
