@@ -128,17 +128,17 @@ def _assert_record_is_loop(record, trace, dtype):
 def test_closed_loop_equals_python_loop_every_step(layer, x64):
     dtype = jnp.float64
     if layer == "linear":
-        inputs, w0, p_stdp = _spikes(5, (40, 2, 8)), jnp.full((3, 8), 0.6), P_STDP
+        inputs, w0, p_stdp = _spikes(5, (25, 2, 8)), jnp.full((3, 8), 0.6), P_STDP
         run = jstdp.run_linear
     else:
-        inputs, w0 = _spikes(6, (40, 2, 2, 6, 5)), jnp.full((3, 2, 3, 3), 0.4)
+        inputs, w0 = _spikes(6, (25, 2, 2, 6, 5)), jnp.full((3, 2, 3, 3), 0.4)
         p_stdp, run = P_CONV, jstdp.run_conv2d
     w, state, record = run(inputs, w0, p_stdp, P_LIF, 0.001, record_every=1)
     trace = _loop_closed(layer, inputs, w0, p_stdp, P_LIF, 0.001)
     _assert_record_is_loop(record, trace, dtype)
     _close(w, trace[-1][0], dtype)
     _close_tree(state.neuron, trace[-1][4], dtype)
-    assert int(state.step) == 40
+    assert int(state.step) == 25
     np.testing.assert_array_equal(state.spike_count, jnp.sum(record.z_post, axis=0))
     assert w.dtype == record.w.dtype == dtype
     assert 0.05 < float(jnp.mean(record.z_post)) < 0.95  # spikes both ways
