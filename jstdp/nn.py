@@ -43,6 +43,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jax.typing import ArrayLike, DTypeLike
 
+from jstdp._checks import validate_parameters
 from jstdp._conv import conv_output_shape, stdp_step_conv2d
 from jstdp._linear import stdp_step_linear
 from jstdp._neurons import LIFParameters
@@ -146,7 +147,9 @@ class _STDPLayer(nnx.Module):
         numeric field does not retrace ``nnx.jit``; a new static field does.
 
         Raises:
-            ValueError: ``dt <= 0`` or ``w_min >= w_max``.
+            ValueError: ``dt <= 0``, ``w_min >= w_max``, or another constraint
+                of :func:`jstdp.validate_parameters` on ``p_stdp`` and
+                ``p_neuron`` with ``dt`` (e.g. ``dt * tau_inv >= 1``).
             TypeError: ``p_stdp`` is not ``STDPParameters``, or ``p_neuron``
                 lacks ``initial_state`` / ``step``.
         """
@@ -157,6 +160,7 @@ class _STDPLayer(nnx.Module):
                 f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
             )
         check_concrete(p_stdp, dt)
+        validate_parameters(p_stdp, dt)
         if p_neuron is not None:
             if not all(
                 callable(getattr(p_neuron, m, None)) for m in ("initial_state", "step")
@@ -165,6 +169,7 @@ class _STDPLayer(nnx.Module):
                     "p_neuron must implement initial_state(shape, dtype) and "
                     f"step(drive, state, dt), got {type(p_neuron).__name__}"
                 )
+            validate_parameters(p_neuron, dt)
             self.p_neuron = nnx.data(_as_arrays(p_neuron, self.dtype))
         self.p_stdp = nnx.data(p_stdp.astype(self.dtype))
         self.dt = nnx.data(jnp.asarray(dt, self.dtype))

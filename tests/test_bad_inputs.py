@@ -1294,6 +1294,38 @@ def _():
     return jstdp.nn.STDPConv2d(1, 1, 2, input_size=(3, 3, 3), rngs=nnx.Rngs(0))
 
 
+@case(
+    "nn/nan-neuron-parameter",
+    "`STDPLinear(p_neuron=LIFParameters(tau_mem_inv=nan))`",
+    ValueError,
+    r"LIFParameters.tau_mem_inv must be finite, got nan",
+)
+def _():
+    p_neuron = LIFParameters(tau_mem_inv=float("nan"))
+    return jstdp.nn.STDPLinear(3, 2, p_neuron=p_neuron, rngs=nnx.Rngs(0))
+
+
+@case(
+    "nn/negative-eta",
+    "`STDPLinear(p_stdp=STDPParameters(eta_minus=-1e-3))`",
+    ValueError,
+    r"STDPParameters.eta_minus must be >= 0",
+)
+def _():
+    p = STDPParameters(eta_minus=-1e-3)
+    return jstdp.nn.STDPLinear(3, 2, p_stdp=p, rngs=nnx.Rngs(0))
+
+
+@case(
+    "nn/overshooting-dt",
+    "`STDPLinear(dt=0.01)` with the default LIF (`dt * tau_syn_inv = 2`)",
+    ValueError,
+    r"dt \* LIFParameters.tau_syn_inv must be < 1",
+)
+def _():
+    return jstdp.nn.STDPLinear(3, 2, dt=0.01, rngs=nnx.Rngs(0))
+
+
 # --------------------------------------------------------------- interop --
 
 
