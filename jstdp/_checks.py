@@ -32,8 +32,13 @@ T = TypeVar("T")
 # The predicates use only operators, so they run on NumPy values and tracers.
 Constraint = tuple[tuple[str, ...], Callable[..., Any], str]
 _POSITIVE = (lambda x: x > 0, "> 0")
-_finite = lambda x: abs(x) < np.inf  # noqa: E731 (False for NaN and +-inf)
 _NON_NEGATIVE = (lambda x: x >= 0, ">= 0")
+
+
+def _finite(x):
+    """False for NaN and +-inf, on NumPy values and tracers alike."""
+    return abs(x) < np.inf
+
 
 CONSTRAINTS: dict[type, tuple[Constraint, ...]] = {
     STDPParameters: (
@@ -85,7 +90,11 @@ def _describe(a: np.ndarray, bad: np.ndarray) -> str:
 
 
 def _require(
-    subject: str, values: dict[str, Any], predicate, must: str, prefix: str = ""
+    subject: str,
+    values: dict[str, Any],
+    predicate: Callable[..., Any],
+    must: str,
+    prefix: str = "",
 ) -> None:
     """Raise (concrete) or add a checkify check (traced): ``subject must ...``.
 
@@ -120,16 +129,16 @@ def validate_parameters(p: T, dt: ArrayLike | None = None) -> T:
     Stricter than the step functions (which only reject what is never
     meaningful): every numeric field must be finite, and
 
-    ==========================  =============================================
-    ``STDPParameters``          ``w_min < w_max``, ``tau_pre_inv > 0``,
-                                ``tau_post_inv > 0``, ``eta_plus >= 0``,
-                                ``eta_minus >= 0``, ``a_pre >= 0``,
-                                ``a_post >= 0``, ``mu >= 0``
-    ``LIFParameters``           ``tau_syn_inv > 0``, ``tau_mem_inv > 0``,
-                                ``v_reset < v_th``
+    ============================  ========================================
+    ``STDPParameters``            ``w_min < w_max``, ``tau_pre_inv > 0``,
+                                  ``tau_post_inv > 0``, ``eta_plus >= 0``,
+                                  ``eta_minus >= 0``, ``a_pre >= 0``,
+                                  ``a_post >= 0``, ``mu >= 0``
+    ``LIFParameters``             ``tau_syn_inv > 0``, ``tau_mem_inv > 0``,
+                                  ``v_reset < v_th``
     ``ConductanceLIFParameters``  ``tau_mem_inv > 0``, ``tau_e_inv > 0``,
-                                ``v_reset < v_th``, ``g_max >= 0``
-    ==========================  =============================================
+                                  ``v_reset < v_th``, ``g_max >= 0``
+    ============================  ========================================
 
     With ``dt``: ``dt`` must be finite and positive and ``dt * rate < 1`` for
     every inverse time constant (else the explicit Euler step overshoots).
@@ -171,7 +180,7 @@ def validate_parameters(p: T, dt: ArrayLike | None = None) -> T:
         )
     if dt is not None:
         _require("dt", {"dt": dt}, _finite, "be finite")
-        _require("dt", {"dt": dt}, _POSITIVE[0], "be > 0")
+        _require("dt", {"dt": dt}, lambda x: x > 0, "be > 0")
         for rate in RATES.get(kind, ()):
             _require(
                 f"dt * {label}.{rate}",
@@ -233,7 +242,8 @@ def check_finite(tree: T, name: str = "tree") -> T:
         if isinstance(leaf, jax.core.Tracer):
             if jnp.issubdtype(leaf.dtype, jnp.inexact):
                 ok = jnp.all(jnp.isfinite(leaf))
-                checkify.debug_check(ok, f"{label} has non-finite values")
+                safe = label.replace("{", "{{").replace("}", "}}")  # a format string
+                checkify.debug_check(ok, f"{safe} has non-finite values")
             continue
         a = np.asarray(leaf)
         if not jnp.issubdtype(a.dtype, jnp.inexact):
