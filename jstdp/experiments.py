@@ -590,7 +590,7 @@ class CompetingLIFParameters:
         z, lif = lif_feed_forward_step(self.gain * drive, state.lif, p, dt)
         score = jnp.where(z > 0, lif.i, -jnp.inf)
         wins = (score == score.max(axis=1, keepdims=True)) & (z > 0)
-        z = z * wins
+        z = jnp.where(wins, z, 0.0)
         inhibited = wins.any(axis=1, keepdims=True)
         lif = lif.replace(v=jnp.where(inhibited, p.v_reset, lif.v))
         spikes = z.sum(axis=(0, 2, 3), keepdims=True) / z.shape[0]

@@ -115,3 +115,15 @@ def test_python_m_jstdp_json_only_writes_nothing(tmp_path):
     (row,) = _lines(proc.stdout)
     assert row["algorithm"] == "additive" and row["seconds"] == 0.5
     assert not out.exists()
+
+
+def test_receptive_fields_writes_kernel_grid(capsys, tmp_path):
+    argv = ["receptive-fields", "--kernels", "4", "--presentations", "2"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    (row,) = _lines(capsys.readouterr().out)
+    assert row["experiment"] == "receptive_fields"
+    assert (row["kernels"], row["presentations"], row["seed"]) == (4, 2, 0)
+    assert (tmp_path / "receptive_fields.png").read_bytes()[:8] == PNG
+    saved = json.loads((tmp_path / "receptive_fields.json").read_text())
+    assert saved["row"] == row
+    assert len(saved["kernels"]) == 4

@@ -247,3 +247,95 @@ def test_fraction_near_bounds_falls_with_mu(science, seed):
     near = [sum(_near(science, "multiplicative_pow", m, seed)) for m in mus]
     assert all(b <= a + MONOTONE_SLACK for a, b in zip(near, near[1:], strict=False))
     assert near[0] - near[-1] > TOTAL_DROP
+
+
+# --- Receptive fields -----------------------------------------------------------
+
+
+def test_stdp_window_matches_norse_euler_traces():
+    p = jstdp.STDPParameters(eta_plus=0.3, eta_minus=0.1)
+    lags, dw = experiments.stdp_window(p, max_lag_steps=3)
+    np.testing.assert_allclose(lags, [-0.003, -0.002, -0.001, 0, 0.001, 0.002, 0.003])
+    jump = 1e-3 * 20.0  # dt * tau_inv * a
+    k = np.arange(1, 4)
+    np.testing.assert_allclose(dw[4:], 0.3 * jump * 0.98**k, rtol=1e-5)
+    np.testing.assert_allclose(dw[:3], -0.1 * jump * 0.98 ** k[::-1], rtol=1e-5)
+    assert dw[3] == pytest.approx((0.3 - 0.1) * jump, rel=1e-5)
+    with pytest.raises(ValueError, match="max_lag_steps must be >= 0"):
+        experiments.stdp_window(p, max_lag_steps=-1)
+
+
+def test_latency_code_fires_strong_inputs_first_and_once():
+    values = jnp.array([[0.9, 0.5, 0.1, 1.0]])
+    z = experiments.latency_code(values, steps=11, threshold=0.15)
+    assert z.shape == (11, 1, 4)
+    np.testing.assert_array_equal(z.sum(axis=0), [[1, 1, 0, 1]])
+    np.testing.assert_array_equal(np.argmax(z[:, 0], axis=0), [1, 5, 0, 0])
+
+
+def test_competing_lif_one_winner_per_position_and_homeostasis():
+    neuron = experiments.CompetingLIFParameters(gain=1.0, theta_plus=0.5)
+    state = neuron.initial_state((1, 3, 1, 2))
+    assert state.theta.shape == (1, 3, 1, 1)
+    # position 0: channels 0 and 2 cross threshold, 2 more strongly;
+    # position 1: only channel 1 does
+    drive = jnp.array([[[[30.0, 0.0]], [[0.0, 20.0]], [[40.0, 0.0]]]])
+    z, state = neuron.step(drive, state, 1e-3)
+    np.testing.assert_array_equal(z[0, :, 0], [[0, 0], [0, 1], [1, 0]])
+    np.testing.assert_array_equal(state.lif.v, 0.0)  # every channel reset
+    # theta += 0.5 * spikes per image (one each for channels 1 and 2)
+    np.testing.assert_allclose(state.theta[0, :, 0, 0], [0.0, 0.5, 0.5])
+    # raised thresholds silence channels 1 and 2: channel 0 wins position 0
+    z, _ = neuron.step(drive, state.replace(theta=state.theta * 40), 1e-3)
+    np.testing.assert_array_equal(z[0, :, 0], [[1, 0], [0, 0], [0, 0]])
+
+
+def test_orientation_coherence_separates_edges_from_noise():
+    edge = np.zeros((1, 2, 7, 7))
+    edge[0, 0, :3] = 1.0  # ON above, OFF below: a horizontal edge
+    edge[0, 1, 4:] = 1.0
+    noise = np.random.default_rng(0).uniform(size=(50, 2, 7, 7))
+    assert experiments.orientation_coherence(edge)[0] == pytest.approx(1.0)
+    assert experiments.orientation_coherence(noise).mean() < 0.3
+    with pytest.raises(ValueError, match=r"kernels must have shape \(C_out, 2"):
+        experiments.orientation_coherence(np.zeros((3, 1, 7, 7)))
+
+
+def test_on_off_images_are_exclusive_and_in_unit_range():
+    images = experiments.on_off_images()
+    assert images.shape == (2, 2, 213, 320)
+    assert images.min() == 0.0 and images.max() == 1.0
+    assert np.all(images[:, 0] * images[:, 1] == 0)  # ON or OFF, never both
+    assert 0.2 < np.mean(images[:, 0] > 0) < 0.8
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("kernels", 0, "kernels must be an int >= 1"),
+        ("patch", 5, "patch must be an int >= kernel = 7"),
+        ("dt", 0.1, r"dt must be in \(0, 1e-3\]"),
+        ("seed", -2, r"seed must be an int in \[0, 2\*\*32\)"),
+    ],
+)
+def test_receptive_fields_config_rejects_bad_values(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        experiments.ReceptiveFieldsConfig(**{field: value})
+
+
+def test_receptive_fields_quick_run(tmp_path):
+    config = experiments.ReceptiveFieldsConfig(
+        kernels=4, presentations=6, batch=2, chunks=3
+    )
+    result = experiments.receptive_fields(config)
+    assert result.kernels.shape == result.initial.shape == (4, 2, 7, 7)
+    assert not np.allclose(result.kernels, result.initial)  # it learned
+    assert result.kernels.min() >= 0 and result.kernels.max() <= 1
+    assert result.spikes.shape == (6, 4) and result.spikes.sum() > 0
+    row = result.row
+    assert row["presentations"] == 6 and row["seconds"] == pytest.approx(0.09)
+    assert 0 <= row["coherence"] <= 1 and row["active_kernels"] <= 4
+    json.dumps(experiments.receptive_fields_json(result))
+    fig = experiments.receptive_fields_figure(result)
+    fig.savefig(tmp_path / "rf.png")
+    assert (tmp_path / "rf.png").stat().st_size > 5_000
