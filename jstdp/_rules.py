@@ -36,6 +36,33 @@ def decay_traces(
     )
 
 
+@jax.custom_jvp
+def power(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``jnp.power(x, y)`` for floats, computed as ``exp(y * log|x|)``.
+
+    XLA:CPU evaluates ``pow`` with a traced exponent one element at a time
+    (~10 ns each); ``exp`` and ``log`` are vectorised, which makes
+    ``multiplicative_pow`` ~3x faster per step. Values agree with
+    ``jnp.power`` to a few ulp, and exactly (signed zeros, infinities, NaN) in
+    the IEEE special cases: ``y = 0``, ``x = 0``, ``|x| = 1``, infinite
+    ``x`` or ``y``, negative ``x`` (NaN unless ``y`` is an integer, the sign
+    of ``x`` for odd ``y``). Derivatives are ``jnp.power``'s.
+    """
+    y_int = y == jnp.round(y)
+    y_odd = y_int & (jnp.abs(jnp.fmod(y, 2)) == 1)
+    magnitude = jnp.exp(y * jnp.log(jnp.abs(x)))
+    out = jnp.where(y_odd & jnp.signbit(x), -magnitude, magnitude)
+    finite_negative = (x < 0) & jnp.isfinite(x)
+    out = jnp.where(finite_negative & ~y_int & jnp.isfinite(y), jnp.nan, out)
+    one = (x == 1) | (y == 0) | ((x == -1) & jnp.isinf(y))
+    return jnp.where(one, 1, out)
+
+
+@power.defjvp
+def _power_jvp(primals, tangents):
+    return power(*primals), jax.jvp(jnp.power, primals, tangents)[1]
+
+
 def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
     """Weight dependence ``(A_plus(w), A_minus(w))`` of potentiation and depression.
 
@@ -62,8 +89,8 @@ def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
             )
         case "multiplicative_pow":
             return (
-                p.eta_plus * jnp.power(p.w_max - w, p.mu),
-                p.eta_minus * jnp.power(w - p.w_min, p.mu),
+                p.eta_plus * power(p.w_max - w, p.mu),
+                p.eta_minus * power(w - p.w_min, p.mu),
             )
         case "multiplicative_relu":
             return (

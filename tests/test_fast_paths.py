@@ -7,6 +7,9 @@ default ``unfold_method="slices"`` step equals the reference
 dilation pairs and batches > 1, in float32 and float64, eager, jitted, scanned
 and vmapped.
 
+weight dependence: ``power`` (``exp(y log|x|)``) is ``jnp.power`` to a few
+ulp, exactly in the IEEE special cases, with ``jnp.power``'s derivatives.
+
 linear: the row-blocked update (``update_rows``, used on CPU for large
 weights) equals the all-at-once update for every rule and block size,
 including blocks that do not divide the rows, and the public step takes it
@@ -21,6 +24,7 @@ import pytest
 import jstdp
 from jstdp._conv import conv_output_shape, unfold, unfold_slices
 from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
+from jstdp._rules import power
 
 # Both paths multiply the same numbers and differ only in the order of the
 # sums over batch and positions (up to ~10^3 terms): errors are relative to
@@ -155,6 +159,41 @@ def test_conv_default_is_slices_and_unknown_method_is_named():
     np.testing.assert_array_equal(default, slices)
     with pytest.raises(ValueError, match=r"unfold_method must be one of .*'im2col'"):
         jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p, unfold_method="im2col")
+
+
+# exp(y log x) rounds twice: within a few ulp of pow for |y log x| of O(1).
+POW_F32_RTOL = 2e-6
+POW_F64_RTOL = 1e-14
+SPECIAL_X = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, np.inf, -np.inf, np.nan]
+SPECIAL_Y = [0.0, -0.0, 0.5, 0.75, 1.0, 2.0, 3.0, -0.5, -1.0, -2.0, -3.0]
+SPECIAL_Y += [np.inf, -np.inf, np.nan]
+
+
+def test_power_special_cases_are_jnp_power_exactly(tr):
+    x, y = np.meshgrid(np.float32(SPECIAL_X), np.float32(SPECIAL_Y), indexing="ij")
+    got = np.asarray(tr(power)(x, y))
+    want = np.asarray(jnp.power(x, y))
+    np.testing.assert_array_equal(got, want)  # NaN where NaN
+    number = ~np.isnan(want)  # signed zeros and infinities; a NaN's sign is noise
+    np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64], ids=["f32", "f64"])
+def test_power_is_jnp_power_to_a_few_ulp(x64, dtype):
+    x = jnp.asarray(np.random.default_rng(0).uniform(0, 2, 10_000), dtype)
+    rtol = POW_F32_RTOL if dtype == jnp.float32 else POW_F64_RTOL
+    for y in (0.01, 0.5, 0.75, 1.0, 2.0):
+        y = jnp.asarray(y, dtype)
+        np.testing.assert_allclose(power(x, y), jnp.power(x, y), rtol=rtol)
+
+
+def test_power_derivatives_are_jnp_powers():
+    x = jnp.asarray([0.0, 0.3, 1.0, 1.7], jnp.float32)  # 0: a weight at a bound
+    got = jax.grad(lambda x, y: jnp.sum(power(x, y)), (0, 1))
+    want = jax.grad(lambda x, y: jnp.sum(jnp.power(x, y)), (0, 1))
+    for y in (0.5, 1.0, 2.0):
+        for g, w in zip(got(x, jnp.float32(y)), want(x, jnp.float32(y)), strict=True):
+            np.testing.assert_allclose(g, w, rtol=POW_F32_RTOL)
 
 
 def linear_case(seed, dtype, batch=3, n_pre=50, n_post=37, rate=0.3):
