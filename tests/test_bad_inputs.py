@@ -462,6 +462,16 @@ def _():
 
 
 @case(
+    "linear/w_min-subnormal",
+    "`w_min=1e-40` (a float32 subnormal), weights below it",
+    works="works: the bound acts as 0 (XLA flushes subnormals to zero on CPU)",
+    check=lambda out: np.testing.assert_array_equal(out[0], 0.0),
+)
+def _():
+    return linear(w=jnp.full((N_POST, N_PRE), -1.0), p_stdp=with_p(w_min=1e-40))
+
+
+@case(
     "linear/eta-negative",
     "`eta_plus=-0.1` (anti-Hebbian)",
     works="works (as Norse); `validate_parameters` rejects it",

@@ -138,7 +138,8 @@ def cases(
     max_steps=8,
 ) -> Case:
     dt = draw(st.sampled_from([1e-4, 1e-3, 1e-2]))
-    w_min = draw(st.floats(-1.0, 0.5))
+    # XLA on CPU flushes subnormals to zero, so a subnormal bound acts as 0.
+    w_min = draw(st.floats(-1.0, 0.5, allow_subnormal=False))
     # dt * tau_inv stays below 1: the Euler trace update does not overshoot.
     c_pre, c_post = draw(st.floats(1e-3, 0.95)), draw(st.floats(1e-3, 0.95))
     values = dict(
