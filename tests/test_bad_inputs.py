@@ -28,7 +28,9 @@ import jstdp
 import jstdp.cli
 import jstdp.interop
 import jstdp.nn
+import jstdp.plot
 from jstdp import (
+    ConductanceLIFParameters,
     LIFFeedForwardState,
     LIFParameters,
     PoissonInput,
@@ -910,6 +912,27 @@ def _():
 
 
 @case(
+    "lif/conductance-drive-shape",
+    "`ConductanceLIFParameters.step` with a `(2, 5)` drive for a `(2, 4)` state",
+    ValueError,
+    r"drive of shape \(2, 5\) must broadcast to the neuron state's shape \(2, 4\)",
+)
+def _():
+    p = ConductanceLIFParameters()
+    return p.step(np.ones((B, N_POST + 1)), p.initial_state((B, N_POST)))
+
+
+@case(
+    "lif/conductance-state-wrong-type",
+    "`ConductanceLIFParameters.step` with a LIF state",
+    TypeError,
+    r"state must be jstdp.ConductanceLIFState",
+)
+def _():
+    return ConductanceLIFParameters().step(np.ones((B, N_POST)), lif_state())
+
+
+@case(
     "poisson/seq_length-negative",
     "`poisson_encode(..., seq_length=-1)`",
     ValueError,
@@ -1475,6 +1498,69 @@ def _():
     return cli("train")
 
 
+# ------------------------------------------------------------------ plots --
+
+
+@case(
+    "plot/histogram-w_min-ge-w_max",
+    "`weight_histogram(w, w_min=1, w_max=1)`",
+    ValueError,
+    r"w_min must be < w_max",
+)
+def _():
+    return jstdp.plot.weight_histogram(np.ones(3), w_min=1.0, w_max=1.0)
+
+
+@case(
+    "plot/histogram-nan",
+    "`weight_histogram` of weights with a NaN",
+    works="works: the NaN is not counted (check weights with `check_finite`)",
+    check=lambda ax: sum(bar.get_height() for bar in ax.containers[0]) == 1,
+)
+def _():
+    return jstdp.plot.weight_histogram(np.array([0.5, np.nan]))
+
+
+@case(
+    "plot/raster-rank-1",
+    "`raster` of a `(T,)` array",
+    ValueError,
+    r"spikes must have shape \(T, N\)",
+)
+def _():
+    return jstdp.plot.raster(np.ones(3))
+
+
+@case(
+    "plot/window-length-mismatch",
+    "`stdp_window` with 3 lags and 4 changes",
+    ValueError,
+    r"lags_s and dw must be 1-D of the same length",
+)
+def _():
+    return jstdp.plot.stdp_window(np.ones(3), np.ones(4))
+
+
+@case(
+    "plot/mosaic-4-channels",
+    "`kernel_mosaic` of `(2, 4, 3, 3)` kernels",
+    ValueError,
+    r"kernels must have shape \(C_out, C_in, kh, kw\) with C_in in 1, 2, 3",
+)
+def _():
+    return jstdp.plot.kernel_mosaic(np.ones((2, 4, 3, 3)))
+
+
+@case(
+    "plot/mosaic-ncols-zero",
+    "`kernel_mosaic(..., ncols=0)`",
+    ValueError,
+    r"ncols must be >= 1",
+)
+def _():
+    return jstdp.plot.kernel_mosaic(np.ones((2, 1, 3, 3)), ncols=0)
+
+
 # -------------------------------------------------------- opt-in checks --
 
 
@@ -1531,13 +1617,14 @@ SECTIONS = {
     "linear": "`stdp_step_linear` (and what every step shares)",
     "params": "`STDPParameters`, `STDPState`",
     "conv": "`stdp_step_conv2d`",
-    "lif": "Neurons: `lif_feed_forward_step`, `LIFParameters`",
+    "lif": "Neurons: `lif_feed_forward_step`, `ConductanceLIFParameters.step`",
     "poisson": "Encoders: `poisson_step`, `poisson_encode`",
     "run": "Closed loops: `run_linear` / `run_conv2d`",
     "simulate": "Open loops: `simulate_linear` / `simulate_conv2d`",
     "sweep": "Sweeps: `parameter_grid`, `run_sweep`",
     "nn": "Flax layers: `jstdp.nn.STDPLinear`, `STDPConv2d`",
     "interop": "`jstdp.interop` (torch, Norse)",
+    "plot": "`jstdp.plot`",
     "cli": "The `jstdp` command",
     "validate": "`validate_parameters`",
     "check_finite": "`check_finite`",
