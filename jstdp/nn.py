@@ -82,6 +82,14 @@ def _uniform_bounds(p_stdp: STDPParameters) -> Initializer:
     return init
 
 
+def _check_stdp(p_stdp: object) -> STDPParameters:
+    if not isinstance(p_stdp, STDPParameters):
+        raise TypeError(
+            f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
+        )
+    return p_stdp
+
+
 def _check_positive(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
@@ -153,12 +161,8 @@ class _STDPLayer(nnx.Module):
             TypeError: ``p_stdp`` is not ``STDPParameters``, or ``p_neuron``
                 lacks ``initial_state`` / ``step``.
         """
-        p_stdp = self.p_stdp if p_stdp is None else p_stdp
+        p_stdp = self.p_stdp if p_stdp is None else _check_stdp(p_stdp)
         dt = self.dt if dt is None else dt
-        if not isinstance(p_stdp, STDPParameters):
-            raise TypeError(
-                f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
-            )
         check_concrete(p_stdp, dt)
         validate_parameters(p_stdp, dt)
         if p_neuron is not None:
@@ -350,7 +354,11 @@ class STDPConv2d(_STDPLayer):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = kernel
         self.input_size = _check_pair("input_size", input_size, pair_only=True)
-        p_stdp = STDPParameters(convolutional=True) if p_stdp is None else p_stdp
+        p_stdp = (
+            STDPParameters(convolutional=True)
+            if p_stdp is None
+            else _check_stdp(p_stdp)
+        )
         self.geometry = (p_stdp.stride, p_stdp.padding, p_stdp.dilation)
         self.output_size = conv_output_shape(
             self.input_size,
@@ -385,7 +393,7 @@ class STDPConv2d(_STDPLayer):
                 (they fix the output shape: build a new layer instead).
         """
         if p_stdp is not None:
-            got = (p_stdp.stride, p_stdp.padding, p_stdp.dilation)
+            got = (_check_stdp(p_stdp).stride, p_stdp.padding, p_stdp.dilation)
             if got != self.geometry:
                 raise ValueError(
                     "p_stdp (stride, padding, dilation) must stay "

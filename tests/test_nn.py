@@ -306,6 +306,8 @@ def test_bad_construction_raises():
         STDPLinear(2, 3, p_stdp=jstdp.STDPParameters(w_min=1.0), rngs=rngs)
     with pytest.raises(TypeError, match="p_neuron must implement initial_state"):
         STDPLinear(2, 3, p_neuron=object(), rngs=rngs)
+    with pytest.raises(TypeError, match="p_stdp must be jstdp.STDPParameters"):
+        STDPConv2d(1, 2, 3, input_size=(5, 5), p_stdp=object(), rngs=rngs)
     with pytest.raises(TypeError, match="dtype must be a floating dtype"):
         STDPLinear(2, 3, dtype=jnp.int32, rngs=rngs)
     with pytest.raises(
