@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds",
         type=_positive,
         metavar="S",
-        help="simulated seconds (default 60; --quick: 2)",
+        help="simulated seconds (default 80; --quick: 2)",
     )
     song.add_argument(
         "--dt",

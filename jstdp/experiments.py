@@ -76,13 +76,14 @@ class Song2000Config:
 
     Defaults, and why: 15 Hz inputs (Brian2's example rate), ``a_plus =
     0.01`` (Brian2's ``A+ = 0.01 g_max``; ``eta_plus = 0.2`` at 1 ms) and
-    ``g_max = 0.03``, twice the 0.015 that suits 10 Hz: a stronger synapse
-    has a larger causal effect on the output spikes, so the competition
-    between synapses separates them within ~60 s instead of ~500 s (a
-    smaller ``a_plus`` gives sharper peaks but needs longer runs, a larger
-    one blurs them). 60 s at ``dt = 1 ms`` is 60,000 steps. The price: with
-    weight-dependent rules the weights stay near 0.5, so the neuron fires
-    at its ceiling (~500 Hz at 1 ms: a spike every other step).
+    ``g_max = 0.025``, well above the 0.015 that suits 10 Hz: a stronger
+    synapse has a larger causal effect on the output spikes, so the
+    competition between synapses separates them within ~80 s instead of
+    ~500 s (a smaller ``a_plus`` gives sharper peaks but needs longer runs,
+    a larger one blurs them; a larger ``g_max`` empties the upper bound).
+    80 s at ``dt = 1 ms`` is 80,000 steps. The price: with weight-dependent
+    rules the weights stay near 0.5, so the neuron fires near its ceiling
+    (~500 Hz at 1 ms: a spike every other step) for ``mu >= 0.2``.
 
     Args:
         seconds: simulated time, s.
@@ -102,11 +103,11 @@ class Song2000Config:
             output rate is measured over exactly the last 10%.
     """
 
-    seconds: float = 60.0
+    seconds: float = 80.0
     dt: float = 1e-3
     inputs: int = 1000
     rate_hz: float = 15.0
-    g_max: float = 0.03
+    g_max: float = 0.025
     a_plus: float = 0.01
     depression: float = 1.05
     tau_stdp: float = 0.02
@@ -259,12 +260,12 @@ def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, step, *, steps):
     """``steps`` more steps of every run; one compiled call for all of them.
 
     ``carry[g]`` holds rule group ``g``'s weights ``(S, K, 1, n)``, neuron
-    and trace states; ``params[g]`` its ``K`` stacked STDP parameters;
-    ``stats[g]`` the fractions near the bounds and the output spike count
-    of this chunk, each ``(S, K)``;
-    ``keys`` one input key per seed ``S``. Within a seed, all configurations
-    share the key (and the step count), so they see the same input spikes,
-    drawn once per step.
+    and trace states for ``S`` seeds and ``K`` configurations;
+    ``params[g]`` its ``K`` stacked STDP parameters; ``keys`` one input key
+    per seed. Within a seed, all configurations share the key (and the step
+    count), so they see the same input spikes, drawn once per step. Returns
+    the new carry and, per group, the fractions near the bounds and the
+    output spike count of this chunk, each ``(S, K)``.
     """
 
     def run(w, neuron, stdp, p, key):
@@ -283,7 +284,9 @@ def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, step, *, steps):
     return carry, stats
 
 
-def song2000(config: Song2000Config | None = None, progress: bool = False):
+def song2000(
+    config: Song2000Config | None = None, progress: bool = False
+) -> Song2000Result:
     """Run Song et al. (2000) for every rule, ``mu`` and seed of ``config``.
 
     One compiled function advances all runs together (called ``chunks``
@@ -339,7 +342,8 @@ def song2000(config: Song2000Config | None = None, progress: bool = False):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=config.steps, unit="step", unit_scale=True, disable=None)
-        bar.set_description(f"song2000: {_n_rows(config)} runs")
+        runs = _n_rows(config)
+        bar.set_description(f"song2000: {runs} run{'s' if runs > 1 else ''}")
     chunk_stats = []
     run_start = time.perf_counter()
     for c in range(config.chunks):
@@ -383,9 +387,9 @@ def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_
                         "dt": config.dt,
                         "frac_near_min": float(np.mean(w <= NEAR)),
                         "frac_near_max": float(np.mean(w >= 1 - NEAR)),
-                        "mean": float(w.mean()),
-                        "std": float(w.std()),
-                        "rate_hz": float(rate[-last:].mean()),
+                        "mean": round(float(w.mean()), 5),
+                        "std": round(float(w.std()), 5),
+                        "rate_hz": round(float(rate[-last:].mean()), 3),
                         "wall_s": round(wall_s, 3),
                     }
                 )
@@ -449,6 +453,7 @@ def song2000_figure(result: Song2000Result) -> Any:
         )
         ax_mu.axhline(value, ls="--", color=f"C{c + 1}", label=algorithm)
     ax_mu.set_xscale("symlog", linthresh=0.01)
+    ax_mu.set_xlim(0, 1.2 * max(config.mus) if max(config.mus) > 0 else 1)
     ax_mu.set_ylim(-0.02, 1.02)
     ax_mu.set_xlabel("mu")
     ax_mu.set_ylabel(f"fraction within {NEAR:g} of a bound")

@@ -85,7 +85,8 @@ def weight_histogram(
     ax.set_xlim(w_min, w_max)
     ax.set_xlabel("weight")
     ax.set_ylabel("synapses")
-    style = dict(transform=ax.transAxes, va="top", fontsize="small")
+    box = dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1)
+    style = dict(transform=ax.transAxes, va="top", fontsize="small", bbox=box)
     ax.text(0.02, 0.97, f"{np.mean(w <= w_min + band):.2f}", ha="left", **style)
     ax.text(0.98, 0.97, f"{np.mean(w >= w_max - band):.2f}", ha="right", **style)
     if title is not None:

@@ -81,7 +81,7 @@ def test_config_derives_norse_etas_from_a_plus():
     assert c.eta_minus == pytest.approx(0.21)
     fine = Song2000Config(dt=1e-4)
     assert fine.eta_plus == pytest.approx(2.0)
-    assert (c.steps, c.chunk_steps) == (60_000, 1_200)
+    assert (c.steps, c.chunk_steps) == (80_000, 1_600)
     assert Song2000Config(seconds=1.001, chunks=10).steps == 1_010  # rounded up
     p = c.stdp_parameters("multiplicative_relu")
     assert p.stdp_algorithm == "multiplicative_relu"
@@ -106,7 +106,10 @@ def test_rows_fields_order_and_ranges(quick):
     json.dumps(rows)
     assert quick.weights.shape == (len(rows), 200)
     assert quick.weights.min() >= 0 and quick.weights.max() <= 1
-    np.testing.assert_allclose(quick.weights.mean(1), [r["mean"] for r in rows])
+    # rows round mean and std to 5 decimals
+    np.testing.assert_allclose(
+        quick.weights.mean(1), [r["mean"] for r in rows], atol=5e-6
+    )
     assert quick.frac_near_min_t.shape == (len(rows), QUICK.chunks)
     assert quick.times_s[-1] == pytest.approx(0.5)
     # the time course ends where the final fractions are
@@ -324,16 +327,15 @@ def test_receptive_fields_config_rejects_bad_values(field, value, match):
 
 
 def test_receptive_fields_quick_run(tmp_path):
-    config = experiments.ReceptiveFieldsConfig(
-        kernels=4, presentations=6, batch=2, chunks=3
-    )
+    # the settings of test_cli's receptive-fields run: one compilation serves both
+    config = experiments.ReceptiveFieldsConfig(kernels=4, presentations=2)
     result = experiments.receptive_fields(config)
     assert result.kernels.shape == result.initial.shape == (4, 2, 7, 7)
     assert not np.allclose(result.kernels, result.initial)  # it learned
     assert result.kernels.min() >= 0 and result.kernels.max() <= 1
-    assert result.spikes.shape == (6, 4) and result.spikes.sum() > 0
+    assert result.spikes.shape == (2, 4) and result.spikes.sum() > 0
     row = result.row
-    assert row["presentations"] == 6 and row["seconds"] == pytest.approx(0.09)
+    assert row["presentations"] == 2 and row["seconds"] == pytest.approx(0.03)
     assert 0 <= row["coherence"] <= 1 and row["active_kernels"] <= 4
     json.dumps(experiments.receptive_fields_json(result))
     fig = experiments.receptive_fields_figure(result)
