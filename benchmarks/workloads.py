@@ -173,20 +173,22 @@ def norse_open_loop(wl: Workload, algorithm: str, data: Data, **values) -> Runne
 
 
 def sweep_grid(kind: str, k: int) -> list[dict[str, float]]:
-    """``k`` parameter sets (``k`` a square): ``eta`` or ``tau`` grid.
+    """``k`` parameter sets (``k`` a square): an ``eta`` or a ``tau`` grid.
 
-    ``eta``: eta_plus x eta_minus. Only the learning rates differ, so jstdp
-    sweeps only those two leaves and vmap shares the traces and the Hebbian
-    products between the sets (each set still has its own weights).
-    ``tau``: tau_pre_inv x eta_plus. Every set has its own traces, so every
-    set does the full work.
+    ``eta``: eta_plus x eta_minus. Only the learning rates differ, so vmap
+    computes the traces and the Hebbian products once for all sets (each set
+    still has its own weights and weight update).
+    ``tau``: tau_pre_inv x tau_post_inv. Every set has its own traces and
+    products: the work of ``k`` independent runs.
     """
-    side = int(round(k**0.5))
-    etas = np.geomspace(2e-4, 2e-3, side).tolist()
+    side = round(k**0.5)
     if kind == "eta":
-        return [dict(eta_plus=a, eta_minus=b) for a, b in itertools.product(etas, etas)]
-    taus = np.linspace(10.0, 50.0, side).tolist()
-    return [dict(tau_pre_inv=t, eta_plus=a) for t, a in itertools.product(taus, etas)]
+        values = np.geomspace(2e-4, 2e-3, side).tolist()
+        names = ("eta_plus", "eta_minus")
+    else:
+        values = np.linspace(10.0, 50.0, side).tolist()
+        names = ("tau_pre_inv", "tau_post_inv")
+    return [dict(zip(names, v, strict=True)) for v in itertools.product(values, values)]
 
 
 def jstdp_sweep(wl: Workload, algorithm: str, data: Data, grid) -> Runner:
