@@ -164,12 +164,7 @@ _STEPS = {
 }
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("step", "steps", "record_every"),
-    donate_argnames=("carry",),
-)
-def _scan(step, consts, carry, xs, *, steps, record_every):
+def _scan_body(step, consts, carry, xs, *, steps, record_every):
     """``steps`` applications of ``step``; snapshots every ``record_every``."""
     body = functools.partial(step, consts)
     if record_every is None:
@@ -195,6 +190,23 @@ def _scan(step, consts, carry, xs, *, steps, record_every):
         tail = jax.tree.map(lambda x: x[n * k :], xs)
         carry, _ = jax.lax.scan(lambda c, x: (body(c, x)[0], None), carry, tail, rem)
     return carry, snaps
+
+
+_STATIC = ("step", "steps", "record_every")
+_scan_donating = jax.jit(_scan_body, static_argnames=_STATIC, donate_argnames="carry")
+_scan_traced = jax.jit(_scan_body, static_argnames=_STATIC)
+
+
+def _scan(step, consts, carry, xs, *, steps, record_every):
+    """:func:`_scan_body`, jitted; the carry is donated unless it is traced.
+
+    Under an eager ``vmap`` the outputs are batched and cannot reuse the
+    carry's buffers; donating them would only raise a warning.
+    """
+    leaves = jax.tree.leaves((consts, carry, xs))
+    traced = any(isinstance(x, jax.core.Tracer) for x in leaves)
+    scan = _scan_traced if traced else _scan_donating
+    return scan(step, consts, carry, xs, steps=steps, record_every=record_every)
 
 
 def _scan_chunked(step, consts, carry, xs, steps, record_every, chunk_steps, progress):

@@ -226,6 +226,22 @@ def test_jit_and_vmap_over_keys_and_weights():
     assert len({float(jnp.sum(b)) for b in batched}) == 3
 
 
+def test_eager_vmap_over_spike_trains_warns_nothing_and_equals_loop():
+    # Batched outputs cannot reuse the donated carry: runs under an eager vmap
+    # must not donate (pytest turns the donation warning into an error).
+    w0 = jnp.full((3, 4), 0.5)
+    z_pre = jnp.asarray(_spikes(11, (4, 6, 2, 4)))
+    z_post = jnp.asarray(_spikes(12, (4, 6, 2, 3)))
+    batched = jax.vmap(lambda a, b: jstdp.simulate_linear(a, b, w0, p_stdp=P_STDP)[0])(
+        z_pre, z_post
+    )
+    for i in range(4):
+        _close(
+            batched[i], jstdp.simulate_linear(z_pre[i], z_post[i], w0, None, P_STDP)[0]
+        )
+    assert len({float(jnp.sum(b)) for b in batched}) == 4
+
+
 def test_float32_weights_with_float64_parameters_under_x64(x64):
     # The lax.scan carry trap: NumPy float64 parameters must not promote w.
     p = P_STDP.replace(eta_plus=np.float64(0.01), tau_pre_inv=np.float64(30.0))
