@@ -248,6 +248,10 @@ def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jstdp`` command; returns the exit status (2 on a bad flag)."""
     args = _parser().parse_args(argv)
+    if not args.json and args.out.exists() and not args.out.is_dir():
+        args.parser.error(
+            f"--out must be a directory, got the existing file {args.out}"
+        )
     try:
         config = args.configure(args)
     except ValueError as err:  # a combination of values the config rejects

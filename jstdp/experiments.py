@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jstdp._checks import validate_parameters
 from jstdp._neurons import (
     ConductanceLIFParameters,
     LIFFeedForwardState,
@@ -206,17 +207,18 @@ class Song2000Config:
     def stdp_parameters(self, algorithm: str) -> STDPParameters:
         """The STDP parameters of one rule (``mu`` is swept separately)."""
         tau_inv = 1.0 / self.tau_stdp
-        return STDPParameters(
+        p = STDPParameters(
             tau_pre_inv=tau_inv,
             tau_post_inv=tau_inv,
             eta_plus=self.eta_plus,
             eta_minus=self.eta_minus,
             stdp_algorithm=algorithm,
         )
+        return validate_parameters(p, dt=self.dt)
 
     def neuron(self) -> ConductanceLIFParameters:
         """The output neuron."""
-        return ConductanceLIFParameters(g_max=self.g_max)
+        return validate_parameters(ConductanceLIFParameters(g_max=self.g_max), self.dt)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -725,7 +727,7 @@ class ReceptiveFieldsConfig:
 
     def stdp_parameters(self) -> STDPParameters:
         """The conv2d STDP parameters."""
-        return STDPParameters(
+        p = STDPParameters(
             tau_pre_inv=1.0 / self.tau_stdp,
             tau_post_inv=1.0 / self.tau_stdp,
             eta_plus=self.eta_plus,
@@ -733,6 +735,7 @@ class ReceptiveFieldsConfig:
             stdp_algorithm="multiplicative_relu",
             convolutional=True,
         )
+        return validate_parameters(p, dt=self.dt)
 
 
 @dataclasses.dataclass(frozen=True)
