@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench long-run clean
 
 venv: $(VENV)/.installed
 
@@ -29,6 +29,9 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+long-run: venv
+	$(PY) benchmarks/long_run.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis
