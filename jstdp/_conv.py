@@ -75,16 +75,19 @@ def unfold(x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters) -> jax.A
     return patches.reshape(*patches.shape[:2], patches.shape[2] * patches.shape[3])
 
 
-def unfold_slices(
+def receptive_fields(
     x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters
 ) -> jax.Array:
-    """:func:`unfold` by strided slices of the zero-padded input.
+    """:func:`unfold` by strided slices, with batch and positions merged.
 
-    The same array, bit for bit (every entry is a copy of an input value or
-    a padding zero), without the identity convolution that
-    ``conv_general_dilated_patches`` runs: ``kh * kw`` slices
-    ``x_pad[:, :, i*d_h :: s_h, j*d_w :: s_w]`` (cut to ``H_out x W_out``)
-    stacked in ``(C_in, kh, kw)`` feature order.
+    ``receptive_fields(x, k, p)[:, b * L + l] == unfold(x, k, p)[b, :, l]``,
+    bit for bit: every entry is a copy of an input value or a padding zero,
+    without the identity convolution that ``conv_general_dilated_patches``
+    runs. The ``kh * kw`` slices ``x_pad[c, b, i*d_h :: s_h, j*d_w :: s_w]``
+    (cut to ``H_out x W_out``) of the channels-first input are stacked in
+    ``(C_in, kh, kw)`` feature order, so the result comes out in the layout
+    of one matrix product over ``(batch, L)``, with no transpose of the
+    (``kh * kw`` times larger than ``x``) fields.
 
     Args:
         x: ``(batch, C_in, H, W)``.
@@ -92,25 +95,25 @@ def unfold_slices(
         p: supplies ``stride``, ``padding``, ``dilation``.
 
     Returns:
-        ``(batch, C_in * kh * kw, L)``, as :func:`unfold`.
+        ``(C_in * kh * kw, batch * L)`` with ``L = H_out * W_out``.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel_hw, p.stride, p.dilation
     batch, c_in, h, wd = x.shape
     h_out, w_out = conv_output_shape(
         (h, wd), kernel_hw, p.stride, p.padding, p.dilation
     )
-    x = jnp.pad(x, ((0, 0), (0, 0), *((q, q) for q in p.padding)))
+    x = jnp.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0), *((q, q) for q in p.padding)))
     fields = [
         jax.lax.slice(
             x,
             (0, 0, i * dh, j * dw),
-            (batch, c_in, i * dh + sh * (h_out - 1) + 1, j * dw + sw * (w_out - 1) + 1),
+            (c_in, batch, i * dh + sh * (h_out - 1) + 1, j * dw + sw * (w_out - 1) + 1),
             (1, 1, sh, sw),
         )
         for i in range(kh)
         for j in range(kw)
     ]
-    return jnp.stack(fields, axis=2).reshape(batch, c_in * kh * kw, h_out * w_out)
+    return jnp.stack(fields, axis=1).reshape(c_in * kh * kw, batch * h_out * w_out)
 
 
 UnfoldMethod = Literal["slices", "patches"]
@@ -118,17 +121,18 @@ UNFOLD_METHODS: tuple[str, ...] = ("slices", "patches")
 
 
 def _hebbian(post: jax.Array, fields: jax.Array, unfold_method: str) -> jax.Array:
-    """``einsum("bik,bjk->ij", post, fields)``: sum over batch and positions.
+    """``einsum("bik,bjk->ij", post, unfold(...))``: sum over batch and positions.
 
-    ``"slices"`` contracts each sample with its own matrix product and sums
-    the ``(batch, C_out, F)`` results: merging ``(batch, L)`` into one
-    contraction axis makes XLA:CPU transpose both operands first, which costs
-    more than the products (benchmarks/results.md). ``"patches"`` is the
-    reference: Norse's single einsum.
+    ``post`` is ``(batch, C_out, L)``. ``"patches"``: ``fields`` from
+    :func:`unfold`, Norse's einsum (the reference). ``"slices"``: ``fields``
+    from :func:`receptive_fields`; ``post`` is moved to ``(C_out, batch * L)``
+    and one matrix product contracts the merged axis.
     """
     if unfold_method == "patches":
         return jnp.einsum("bik,bjk->ij", post, fields, precision=HIGHEST)
-    return jnp.einsum("bik,bjk->bij", post, fields, precision=HIGHEST).sum(0)
+    batch, c_out, length = post.shape
+    post = post.transpose(1, 0, 2).reshape(c_out, batch * length)
+    return jnp.einsum("ik,jk->ij", post, fields, precision=HIGHEST)
 
 
 @functools.partial(jax.jit, static_argnames=("unfold_method",))
@@ -148,7 +152,7 @@ def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method="slices
     w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
 
     state = decay_traces(z_pre, z_post, state, p, dt)
-    fields = unfold if unfold_method == "patches" else unfold_slices
+    fields = unfold if unfold_method == "patches" else receptive_fields
     t_pre_uf = fields(state.t_pre, (kh, kw), p)
     z_pre_uf = fields(z_pre, (kh, kw), p)
     # Explicit sizes: reshape cannot infer -1 for an empty batch.
@@ -196,12 +200,12 @@ def stdp_step_conv2d(
             ``padding``, ``dilation`` are ints or ``(h, w)`` pairs.
         dt: time step in seconds, > 0.
         unfold_method: static. ``"slices"`` (default): ``U`` from strided
-            slices (:func:`unfold_slices`), one matrix product per sample;
-            ``"patches"``: the reference path, ``U`` from
-            ``lax.conv_general_dilated_patches`` (:func:`unfold`) and one
-            einsum as in Norse. Both give the same ``U``; the sums differ
-            only in rounding order (a few float32 ulp), and ``"slices"`` is
-            several times faster on CPU.
+            slices (:func:`receptive_fields`) and one matrix product over
+            batch and positions; ``"patches"``: the reference path, ``U``
+            from ``lax.conv_general_dilated_patches`` (:func:`unfold`) and
+            Norse's einsum. Both give the same ``U``; the sums differ only in
+            rounding order (a few float32 ulp); ``"slices"`` is 3-6x faster
+            on CPU (benchmarks/results.md).
 
     Returns:
         ``(w, state_stdp)``: new kernel and traces.

@@ -1,6 +1,6 @@
 """The fast paths equal the reference paths.
 
-conv2d: receptive fields by strided slices (``unfold_slices``) are the
+conv2d: receptive fields by strided slices (``receptive_fields``) are the
 ``conv_general_dilated_patches`` fields (``unfold``) bit for bit, and the
 default ``unfold_method="slices"`` step equals the reference
 ``unfold_method="patches"`` step for every rule, over stride, padding and
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import jstdp
-from jstdp._conv import conv_output_shape, unfold, unfold_slices
+from jstdp._conv import conv_output_shape, receptive_fields, unfold
 from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
 from jstdp._rules import power
 
@@ -84,8 +84,9 @@ def test_slices_are_the_patches_bit_for_bit(tr, geometry):
     c_in, h, wd, _, kh, kw, stride, padding, dilation, batch = geometry
     x = np.random.default_rng(0).normal(size=(batch, c_in, h, wd)).astype(np.float32)
     p = jstdp.STDPParameters(stride=stride, padding=padding, dilation=dilation)
-    want = tr(lambda x: unfold(x, (kh, kw), p))(x)
-    got = tr(lambda x: unfold_slices(x, (kh, kw), p))(x)
+    patches = tr(lambda x: unfold(x, (kh, kw), p))(x)  # (batch, F, L)
+    want = np.asarray(patches).transpose(1, 0, 2).reshape(patches.shape[1], -1)
+    got = tr(lambda x: receptive_fields(x, (kh, kw), p))(x)
     assert got.shape == want.shape
     np.testing.assert_array_equal(got, want)
 
