@@ -225,3 +225,21 @@ def stdp_step_conv2d(
     return _step_conv2d(
         z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method=unfold_method
     )
+
+
+def drive_conv2d(z_pre: jax.Array, w: jax.Array, p: STDPParameters) -> jax.Array:
+    """Synaptic drive of a conv2d layer, ``conv(z_pre, w)`` (cross-correlation).
+
+    ``z_pre`` is ``(batch, C_in, H, W)`` and ``w`` ``(C_out, C_in, kh, kw)``,
+    same dtype; ``p`` supplies ``stride``, ``padding``, ``dilation``. Returns
+    ``(batch, C_out, H_out, W_out)``.
+    """
+    return jax.lax.conv_general_dilated(
+        z_pre,
+        w,
+        window_strides=p.stride,
+        padding=[(q, q) for q in p.padding],
+        rhs_dilation=p.dilation,
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        precision=HIGHEST,
+    )

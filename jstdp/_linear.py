@@ -146,3 +146,11 @@ def stdp_step_linear(
     check_concrete(p_stdp, dt, state_stdp)
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
     return _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt)
+
+
+def drive_linear(z_pre: jax.Array, w: jax.Array) -> jax.Array:
+    """Synaptic drive of a dense layer, ``z_pre @ w.T``: ``(batch, n_post)``.
+
+    ``z_pre`` is ``(batch, n_pre)`` and ``w`` ``(n_post, n_pre)``, same dtype.
+    """
+    return jnp.einsum("bj,ij->bi", z_pre, w, precision=HIGHEST)

@@ -43,11 +43,11 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from jstdp._checks import check_finite
-from jstdp._conv import conv_output_shape, stdp_step_conv2d
-from jstdp._linear import stdp_step_linear
+from jstdp._conv import conv_output_shape, drive_conv2d, stdp_step_conv2d
+from jstdp._linear import drive_linear, stdp_step_linear
 from jstdp._neurons import LIFParameters, poisson_step
 from jstdp._parameters import STDPParameters, STDPState
-from jstdp._rules import HIGHEST, check_concrete, check_rank
+from jstdp._rules import check_concrete, check_rank
 
 Layer = str  # "linear" | "conv2d"
 
@@ -109,35 +109,14 @@ class Record:
     neuron: Any = None
 
 
-def _drive_linear(z_in: jax.Array, w: jax.Array, p_stdp: STDPParameters) -> jax.Array:
-    """Synaptic drive of a dense layer, ``z_in @ w.T``: ``(batch, n_post)``."""
-    return jnp.einsum("bj,ij->bi", z_in, w, precision=HIGHEST)
-
-
-def _drive_conv2d(z_in: jax.Array, w: jax.Array, p_stdp: STDPParameters) -> jax.Array:
-    """Synaptic drive of a conv2d layer with the STDP parameters' geometry."""
-    return jax.lax.conv_general_dilated(
-        z_in,
-        w,
-        window_strides=p_stdp.stride,
-        padding=[(q, q) for q in p_stdp.padding],
-        rhs_dilation=p_stdp.dilation,
-        dimension_numbers=("NCHW", "OIHW", "NCHW"),
-        precision=HIGHEST,
-    )
-
-
-_LAYERS = {
-    "linear": (_drive_linear, stdp_step_linear),
-    "conv2d": (_drive_conv2d, stdp_step_conv2d),
-}
+_STDP_STEPS = {"linear": stdp_step_linear, "conv2d": stdp_step_conv2d}
 
 
 def _open_step(layer: Layer, consts, carry, x):
     p_stdp, dt = consts
     w, state = carry
     z_pre, z_post = x
-    w, state = _LAYERS[layer][1](z_pre, z_post, w, state, p_stdp, dt)
+    w, state = _STDP_STEPS[layer](z_pre, z_post, w, state, p_stdp, dt)
     return (w, state), (z_pre, z_post)
 
 
@@ -149,9 +128,13 @@ def _closed_step(layer: Layer, consts, carry, x):
         z_in = poisson_step(jax.random.fold_in(key, state.step), rates, dt)
     else:
         z_in = jnp.asarray(x).astype(w.dtype)
-    drive_fn, stdp_fn = _LAYERS[layer]
-    z_out, neuron = p_neuron.step(drive_fn(z_in, w, p_stdp), state.neuron, dt)
-    w, stdp = stdp_fn(z_in, z_out, w, state.stdp, p_stdp, dt)
+    match layer:
+        case "linear":
+            drive = drive_linear(z_in, w)
+        case "conv2d":
+            drive = drive_conv2d(z_in, w, p_stdp)
+    z_out, neuron = p_neuron.step(drive, state.neuron, dt)
+    w, stdp = _STDP_STEPS[layer](z_in, z_out, w, state.stdp, p_stdp, dt)
     count = state.spike_count + (z_out > 0).astype(jnp.int32)
     return (w, RunState(neuron, stdp, state.step + 1, count)), (z_in, z_out)
 
@@ -160,7 +143,7 @@ def _closed_step(layer: Layer, consts, carry, x):
 _STEPS = {
     (loop, layer): functools.partial(fn, layer)
     for loop, fn in (("open", _open_step), ("closed", _closed_step))
-    for layer in _LAYERS
+    for layer in _STDP_STEPS
 }
 
 

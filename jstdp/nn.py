@@ -44,11 +44,11 @@ from flax import nnx
 from jax.typing import ArrayLike, DTypeLike
 
 from jstdp._checks import validate_parameters
-from jstdp._conv import conv_output_shape, stdp_step_conv2d
-from jstdp._linear import stdp_step_linear
+from jstdp._conv import conv_output_shape, drive_conv2d, stdp_step_conv2d
+from jstdp._linear import drive_linear, stdp_step_linear
 from jstdp._neurons import LIFParameters
 from jstdp._parameters import STDPParameters, STDPState
-from jstdp._rules import HIGHEST, check_concrete
+from jstdp._rules import check_concrete
 
 Initializer = Callable[[jax.Array, tuple[int, ...], DTypeLike], jax.Array]
 
@@ -119,7 +119,7 @@ class _STDPLayer(nnx.Module):
         w_shape: tuple[int, ...],
         batch_size: int,
         p_stdp: STDPParameters,
-        p_neuron: Any,
+        p_neuron: Any | None,
         dt: ArrayLike,
         learning: bool,
         w_init: Initializer | None,
@@ -132,6 +132,7 @@ class _STDPLayer(nnx.Module):
             raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
         self.dtype = jnp.dtype(dtype)
         self.learning = learning
+        p_neuron = LIFParameters() if p_neuron is None else p_neuron
         self.set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
         init = _uniform_bounds(p_stdp) if w_init is None else w_init
         w = jnp.asarray(init(rngs.params(), w_shape, self.dtype))
@@ -284,7 +285,7 @@ class STDPLinear(_STDPLayer):
             (out_features, in_features),
             batch_size,
             STDPParameters() if p_stdp is None else p_stdp,
-            LIFParameters() if p_neuron is None else p_neuron,
+            p_neuron,
             dt,
             learning,
             w_init,
@@ -296,7 +297,7 @@ class STDPLinear(_STDPLayer):
         return (batch, self.in_features), (batch, self.out_features)
 
     def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
-        return jnp.einsum("bj,ij->bi", z_pre, w, precision=HIGHEST)
+        return drive_linear(z_pre, w)
 
     def _stdp_step(self, z_pre, z_post, w, state):
         return stdp_step_linear(z_pre, z_post, w, state, self.p_stdp, self.dt)
@@ -371,7 +372,7 @@ class STDPConv2d(_STDPLayer):
             (out_channels, in_channels, *self.kernel_size),
             batch_size,
             p_stdp,
-            LIFParameters() if p_neuron is None else p_neuron,
+            p_neuron,
             dt,
             learning,
             w_init,
@@ -408,16 +409,7 @@ class STDPConv2d(_STDPLayer):
         )
 
     def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
-        p = self.p_stdp
-        return jax.lax.conv_general_dilated(
-            z_pre,
-            w,
-            window_strides=p.stride,
-            padding=[(q, q) for q in p.padding],
-            rhs_dilation=p.dilation,
-            dimension_numbers=("NCHW", "OIHW", "NCHW"),
-            precision=HIGHEST,
-        )
+        return drive_conv2d(z_pre, w, self.p_stdp)
 
     def _stdp_step(self, z_pre, z_post, w, state):
         return stdp_step_conv2d(z_pre, z_post, w, state, self.p_stdp, self.dt)
