@@ -71,8 +71,30 @@ def _cast(params: object, dtype: jax.typing.DTypeLike) -> object:
     return jax.tree.map(lambda x: jnp.asarray(x, dtype), params)
 
 
-def _check_step(name: str, drive: ArrayLike, v: ArrayLike, dt: ArrayLike) -> None:
-    """Raise on a drive that does not fit the state, or a concrete ``dt <= 0``."""
+def _prepare_step(
+    state: object,
+    state_type: type,
+    name: str,
+    drive: ArrayLike,
+    p: object,
+    dt: ArrayLike,
+) -> tuple[jnp.dtype, object, jax.Array]:
+    """Check a neuron step's inputs; the state's dtype, ``p`` and ``dt`` in it.
+
+    Raises:
+        TypeError: ``state`` is not a ``state_type``, or ``state.v`` is not
+            floating.
+        ValueError: ``drive`` (called ``name``) does not broadcast to the
+            state, or a concrete ``dt <= 0``.
+    """
+    if not isinstance(state, state_type):
+        raise TypeError(
+            f"state must be jstdp.{state_type.__name__}, got {type(state).__name__}"
+        )
+    dtype = jnp.result_type(state.v)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"state.v must have a floating dtype, got {dtype}")
+    v = state.v
     try:
         ok = np.broadcast_shapes(np.shape(drive), np.shape(v)) == np.shape(v)
     except ValueError:
@@ -86,13 +108,7 @@ def _check_step(name: str, drive: ArrayLike, v: ArrayLike, dt: ArrayLike) -> Non
     concrete = isinstance(dt, numeric) and not isinstance(dt, jax.core.Tracer)
     if concrete and not np.all(np.isfinite(dt) & (np.asarray(dt) > 0)):
         raise ValueError(f"dt must be positive and finite, got {dt!r}")
-
-
-def _state_dtype(v: ArrayLike) -> jnp.dtype:
-    dtype = jnp.result_type(v)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"state.v must have a floating dtype, got {dtype}")
-    return dtype
+    return dtype, _cast(p, dtype), jnp.asarray(dt, dtype)
 
 
 @struct.dataclass
@@ -183,13 +199,9 @@ def lif_feed_forward_step(
     p = LIFParameters() if p is None else p
     if not isinstance(p, LIFParameters):
         raise TypeError(f"p must be jstdp.LIFParameters, got {type(p).__name__}")
-    if not isinstance(state, LIFFeedForwardState):
-        raise TypeError(
-            f"state must be jstdp.LIFFeedForwardState, got {type(state).__name__}"
-        )
-    dtype = _state_dtype(state.v)
-    _check_step("input_current", input_current, state.v, dt)
-    p, dt = _cast(p, dtype), jnp.asarray(dt, dtype)
+    dtype, p, dt = _prepare_step(
+        state, LIFFeedForwardState, "input_current", input_current, p, dt
+    )
     v, i = jnp.asarray(state.v, dtype), jnp.asarray(state.i, dtype)
     i_new = i + jnp.asarray(input_current).astype(dtype)
     v_decayed = v + dt * p.tau_mem_inv * ((p.v_leak - v) + i_new)
@@ -276,13 +288,9 @@ class ConductanceLIFParameters:
         Returns:
             ``(z, state)``: spikes in the state's dtype and the new state.
         """
-        if not isinstance(state, ConductanceLIFState):
-            raise TypeError(
-                f"state must be jstdp.ConductanceLIFState, got {type(state).__name__}"
-            )
-        dtype = _state_dtype(state.v)
-        _check_step("drive", drive, state.v, dt)
-        p, dt = _cast(self, dtype), jnp.asarray(dt, dtype)
+        dtype, p, dt = _prepare_step(
+            state, ConductanceLIFState, "drive", drive, self, dt
+        )
         v, g = jnp.asarray(state.v, dtype), jnp.asarray(state.g, dtype)
         g_new = g + p.g_max * jnp.asarray(drive).astype(dtype)
         v_decayed = v + dt * p.tau_mem_inv * ((p.e_leak - v) + g_new * (p.e_exc - v))
