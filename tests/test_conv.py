@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import RULE_IDS, RULES, conv_out_hw, dependence
 
 import jstdp
 from jstdp._conv import conv_output_shape, unfold
@@ -13,25 +14,6 @@ from jstdp._conv import conv_output_shape, unfold
 F32_RTOL = 1e-5
 # float64 runs: a few hundred ulp at most.
 F64_RTOL = 1e-12
-
-RULES = [
-    ("additive", 0.0),
-    ("additive_step", 0.0),
-    ("multiplicative_pow", 0.75),
-    ("multiplicative_relu", 1.0),
-]
-RULE_IDS = [r for r, _ in RULES]
-
-
-def dependence(rule, mu, x):
-    """Weight-dependence factor f(x) with x = w_max - w (LTP) or w - w_min (LTD)."""
-    x = np.asarray(x, np.float64)
-    return {
-        "additive": np.ones_like(x),
-        "additive_step": (x > 0).astype(np.float64),
-        "multiplicative_pow": x**mu,
-        "multiplicative_relu": np.maximum(x, 0.0),
-    }[rule]
 
 
 def reference_unfold(x, kh, kw, stride, padding, dilation):
@@ -91,15 +73,9 @@ GEOMETRIES = [
 ]
 
 
-def pair(v):
-    return v if isinstance(v, tuple) else (v, v)
-
-
 def random_case(geometry, seed, rate=0.4):
     c_in, h, wd, c_out, kh, kw, stride, padding, dilation, batch = geometry
-    out = conv_output_shape(
-        (h, wd), (kh, kw), pair(stride), pair(padding), pair(dilation)
-    )
+    out = conv_out_hw(geometry)
     rng = np.random.default_rng(seed)
     z_pre = rng.random((batch, c_in, h, wd)) < rate
     z_post = rng.random((batch, c_out, *out)) < rate

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import RULES
 
 import jstdp
 from jstdp._conv import conv_output_shape, receptive_fields, unfold
@@ -31,13 +32,6 @@ from jstdp._rules import power
 # the size of the weight change.
 F32_REL = 1e-5
 F64_REL = 1e-13
-
-RULES = [
-    ("additive", 0.0),
-    ("additive_step", 0.0),
-    ("multiplicative_pow", 0.75),
-    ("multiplicative_relu", 1.0),
-]
 
 # (C_in, H, W, C_out, kh, kw, stride, padding, dilation, batch)
 GEOMETRIES = [

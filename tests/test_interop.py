@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import RULES
 
 import jstdp
 from jstdp import interop
@@ -12,22 +13,6 @@ torch = pytest.importorskip("torch")
 norse_stdp = pytest.importorskip("norse.torch.functional.stdp")
 
 pytestmark = pytest.mark.norse
-
-RULES = [
-    ("additive", 0.0),
-    ("additive_step", 0.0),
-    ("multiplicative_pow", 0.75),
-    ("multiplicative_relu", 1.0),
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Norse's tiny eager ops are far slower with torch's thread pool."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import RULE_IDS, RULES, dependence
 
 import jstdp
 
@@ -16,28 +17,9 @@ W_ULP = float(np.spacing(np.float32(0.5)))
 # float64 runs of a few dozen operations: a few hundred ulp at most.
 F64_RTOL = 1e-12
 
-RULES = [
-    ("additive", 0.0),
-    ("additive_step", 0.0),
-    ("multiplicative_pow", 0.75),
-    ("multiplicative_relu", 1.0),
-]
-RULE_IDS = [r for r, _ in RULES]
-
 # Norse's own test pattern: pre spike, then post spike, then pre spike again.
 PRE = np.array([[[1.0, 1.0]], [[0.0, 0.0]], [[1.0, 1.0]]])  # (T, batch 1, n_pre 2)
 POST = np.array([[[0.0, 0.0, 0.0]], [[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]])
-
-
-def dependence(rule, mu, x):
-    """Weight-dependence factor f(x) with x = w_max - w (LTP) or w - w_min (LTD)."""
-    x = np.asarray(x, np.float64)
-    return {
-        "additive": np.ones_like(x),
-        "additive_step": (x > 0).astype(np.float64),
-        "multiplicative_pow": x**mu,
-        "multiplicative_relu": np.maximum(x, 0.0),
-    }[rule]
 
 
 def reference_step(z_pre, z_post, w, t_pre, t_post, p, dt):

@@ -12,6 +12,7 @@ import zlib
 import jax
 import numpy as np
 import pytest
+from helpers import RULES, conv_out_hw
 
 import jstdp
 
@@ -28,14 +29,6 @@ F64_RTOL = 1e-10
 RTOL = {np.float32: F32_RTOL, np.float64: F64_RTOL}
 
 STEPS = 20
-# mu = 0.75 is exact in float32, so Norse's torch.tensor(mu) (float32 even for
-# float64 weights) carries the same value as jstdp's float64 mu.
-RULES = [
-    ("additive", 0.0),
-    ("additive_step", 0.0),
-    ("multiplicative_pow", 0.75),
-    ("multiplicative_relu", 1.0),
-]
 
 # Non-default trace constants, bounds and learning rates throughout, so that
 # clipping happens and nothing relies on Norse's defaults.
@@ -62,15 +55,6 @@ CONV_GEOMETRIES = [
     pytest.param((1, 5, 4, 1, 5, 6, 1, (0, 1), 1, 2), id="k-fills-input"),
     pytest.param((3, 8, 9, 2, 3, 3, (1, 2), 2, 2, 1), id="d2-p2"),
 ]
-
-
-def _pair(v):
-    return v if isinstance(v, tuple) else (v, v)
-
-
-def _conv_out(n, k, s, p, d):
-    """PyTorch's output size of one spatial axis."""
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def norse_parameters(dtype, values, rule, mu, hardbound, **geometry):
@@ -156,16 +140,6 @@ def spikes(rng, shape, rate=0.3):
     return rng.random((STEPS, *shape)) < rate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Norse's tiny eager ops are ~50x slower with torch's thread pool on a busy
-    machine; one thread keeps each step well under a millisecond."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def float_dtypes(dtype):
     """``(NumPy dtype, torch dtype)`` for a case id ``"f32"``/``"f64"``."""
     return {
@@ -225,17 +199,7 @@ CONV_CASES = [
 def test_conv2d_matches_norse(dtype, rule, mu, hardbound, geometry):
     c_in, h, wd, c_out, kh, kw, stride, padding, dilation, batch = geometry.values[0]
     dtype, tdtype = float_dtypes(dtype)
-    out = tuple(
-        _conv_out(n, k, s, q, d)
-        for n, k, s, q, d in zip(
-            (h, wd),
-            (kh, kw),
-            _pair(stride),
-            _pair(padding),
-            _pair(dilation),
-            strict=True,
-        )
-    )
+    out = conv_out_hw(geometry.values[0])
     geo = dict(stride=stride, padding=padding, dilation=dilation)
     with jax.enable_x64(dtype is np.float64):
         rng = seeded("conv", rule, hardbound, geometry.id)
