@@ -49,7 +49,7 @@ def power(x: jax.Array, y: jax.Array) -> jax.Array:
     of ``x`` for odd ``y``). Derivatives are ``jnp.power``'s.
     """
     y_int = y == jnp.round(y)
-    y_odd = y_int & (jnp.abs(jnp.fmod(y, 2)) == 1)
+    y_odd = y_int & (jnp.round(0.5 * y) * 2 != y)  # fmod is a libm call
     magnitude = jnp.exp(y * jnp.log(jnp.abs(x)))
     out = jnp.where(y_odd & jnp.signbit(x), -magnitude, magnitude)
     finite_negative = (x < 0) & jnp.isfinite(x)
