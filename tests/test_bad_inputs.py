@@ -761,6 +761,14 @@ def _():
     return conv(p_stdp=STDPParameters(dilation=3))
 
 
+def conv_geometry(p_stdp, out_hw):
+    """``conv`` under another geometry, with all-ones ``z_post`` (and zero
+    traces) of the output size ``out_hw`` that geometry gives."""
+    z_post = np.ones((B, 3, *out_hw), np.float32)
+    state = STDPState.zeros_like(conv_args()["z_pre"], z_post)
+    return conv(z_post=z_post, state_stdp=state, p_stdp=p_stdp)
+
+
 @case(
     "conv/stride-larger-than-input",
     "`stride=100` on a 5x5 input (1x1 output)",
@@ -768,13 +776,7 @@ def _():
     check=lambda out: out[1].t_post.shape == (B, 3, 1, 1),
 )
 def _():
-    z_post = np.ones((B, 3, 1, 1), np.float32)
-    a = conv_args()
-    return conv(
-        z_post=z_post,
-        state_stdp=STDPState.zeros_like(a["z_pre"], z_post),
-        p_stdp=STDPParameters(stride=100),
-    )
+    return conv_geometry(STDPParameters(stride=100), (1, 1))
 
 
 @case(
@@ -784,13 +786,7 @@ def _():
     check=all_finite,
 )
 def _():
-    z_post = np.ones((B, 3, 9, 9), np.float32)
-    a = conv_args()
-    return conv(
-        z_post=z_post,
-        state_stdp=STDPState.zeros_like(a["z_pre"], z_post),
-        p_stdp=STDPParameters(padding=3),
-    )
+    return conv_geometry(STDPParameters(padding=3), (9, 9))
 
 
 @case(
