@@ -76,12 +76,12 @@ def test_config_rejects_bad_values(field, value, match):
 
 def test_config_derives_norse_etas_from_a_plus():
     c = Song2000Config()
-    # a spike adds dt / tau = 0.05 to a trace: eta_plus * 0.05 = a_plus = 0.01
-    assert c.eta_plus == pytest.approx(0.2)
-    assert c.eta_minus == pytest.approx(0.21)
+    # a spike adds dt / tau = 0.05 to a trace: eta_plus * 0.05 = a_plus = 0.0075
+    assert c.eta_plus == pytest.approx(0.15)
+    assert c.eta_minus == pytest.approx(0.1575)
     fine = Song2000Config(dt=1e-4)
-    assert fine.eta_plus == pytest.approx(2.0)
-    assert (c.steps, c.chunk_steps) == (80_000, 1_600)
+    assert fine.eta_plus == pytest.approx(1.5)
+    assert (c.steps, c.chunk_steps) == (200_000, 4_000)
     assert Song2000Config(seconds=1.001, chunks=10).steps == 1_010  # rounded up
     p = c.stdp_parameters("multiplicative_relu")
     assert p.stdp_algorithm == "multiplicative_relu"
@@ -193,7 +193,7 @@ def test_json_and_figure(quick, tmp_path):
     data = experiments.song2000_json(quick)
     text = json.dumps(data)
     assert json.loads(text)["rows"] == quick.rows
-    assert data["config"]["eta_plus"] == pytest.approx(0.2)
+    assert data["config"]["eta_plus"] == pytest.approx(0.15)
     assert sum(data["histograms"][0]) == 200
     fig = experiments.song2000_figure(quick)
     n_hist = len(quick.rows) // len(QUICK.seeds)
@@ -204,52 +204,67 @@ def test_json_and_figure(quick, tmp_path):
 
 
 # --- The science, on the default settings, seeds 0, 1, 2 in one call ----------
+# Measured (200 s): additive ends with 0.33-0.34 of the weights near 0 and
+# 0.17-0.18 near 1 at 12-15 Hz; the fraction near a bound falls with mu from
+# ~0.51 (mu = 0) through ~0.32, ~0.18 (mu = 0.01, 0.02) to 0 from mu = 0.05 on;
+# mu = 1 ends at mean 0.49, std 0.011, ~83 Hz, the highest output of the sweep.
 
 SEEDS = (0, 1, 2)
-MOST = 0.5  # "most weights within 10% of a bound"
-POPULATED = 0.02  # each bound holds at least 2% of the weights
-UNIMODAL = 0.01  # mu = 1: (almost) no weight near a bound
+MOST = 0.4  # at least 40% of the weights within 10% of a bound
+BOTH_BOUNDS = 0.1  # each bound holds at least 10% of the weights
+UNIMODAL = 0.01  # mu = 1: (almost) no weight near a bound ...
+UNIMODAL_STD = 0.05  # ... and one narrow peak
 # fraction near the bounds may rise by at most this much from one mu to the next
 # (seed noise when both are ~0), and must fall by this much from mu=0 to mu=1
 MONOTONE_SLACK = 0.02
 TOTAL_DROP = 0.4
+ACTIVE_HZ = 2.0  # additive: the neuron keeps firing
+MAX_HZ = 150.0  # any mu: far below the ~500 Hz ceiling of one spike per 2 steps
 
 
 @pytest.fixture(scope="module")
 def science():
-    config = Song2000Config(algorithms=("additive", "multiplicative_pow"), seeds=SEEDS)
+    # pow at mu = 0 is the additive rule, bit for bit
+    # (test_pow_mu0_is_additive_and_relu_is_pow_mu1): one rule group, not two
+    config = Song2000Config(algorithms=("multiplicative_pow",), seeds=SEEDS)
     return song2000(config)
 
 
-def _near(result, algorithm, mu, seed):
-    r = result.rows[_row(result, algorithm, mu, seed)]
+def _science_row(result, mu, seed):
+    return result.rows[_row(result, "multiplicative_pow", mu, seed)]
+
+
+def _near(result, mu, seed):
+    r = _science_row(result, mu, seed)
     return r["frac_near_min"], r["frac_near_max"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_additive_ends_bimodal(science, seed):
-    lo, hi = _near(science, "additive", 0.0, seed)
+    lo, hi = _near(science, 0.0, seed)
     assert lo + hi > MOST
-    assert lo > POPULATED and hi > POPULATED
+    assert lo > BOTH_BOUNDS and hi > BOTH_BOUNDS
+    assert _science_row(science, 0.0, seed)["rate_hz"] > ACTIVE_HZ
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pow_mu1_ends_unimodal(science, seed):
-    lo, hi = _near(science, "multiplicative_pow", 1.0, seed)
+    lo, hi = _near(science, 1.0, seed)
     assert lo + hi < UNIMODAL
-    i = _row(science, "multiplicative_pow", 1.0, seed)
-    assert 0.4 < science.rows[i]["mean"] < 0.6
+    row = _science_row(science, 1.0, seed)
+    assert 0.4 < row["mean"] < 0.6 and row["std"] < UNIMODAL_STD
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fraction_near_bounds_falls_with_mu(science, seed):
     mus = Song2000Config().mus
-    near = [sum(_near(science, "multiplicative_pow", m, seed)) for m in mus]
+    near = [sum(_near(science, m, seed)) for m in mus]
     assert all(b <= a + MONOTONE_SLACK for a, b in zip(near, near[1:], strict=False))
     assert near[0] - near[-1] > TOTAL_DROP
+    assert all(_science_row(science, m, seed)["rate_hz"] < MAX_HZ for m in mus)
 
 
 # --- Receptive fields -----------------------------------------------------------
