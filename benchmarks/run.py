@@ -116,17 +116,18 @@ def compare(jstdp_run, norse_run, steps, budget_s, min_reps, max_reps):
     """Warm up both, then time them interleaved; per-step ms and final weights.
 
     jstdp's first call compiles; a second call gives the steady-state time
-    and the compile estimate. Norse warms up on a 3-step run. The number of
-    repetitions fits ``budget_s`` (between ``min_reps`` and ``max_reps``);
-    when even ``min_reps`` full Norse runs would not fit, Norse is timed on
-    its first ``norse_steps`` (>= 5) steps: its cost per step does not
-    depend on the step, and the per-step times are what is compared.
+    and the compile estimate. Norse warms up on a 3-step run, and a 10-step
+    run estimates its cost. The number of repetitions fits ``budget_s``
+    (between ``min_reps`` and ``max_reps``); when even ``min_reps`` full
+    Norse runs would not fit, Norse is timed on its first ``norse_steps``
+    (>= 5) steps: its cost per step does not depend on the step, and the
+    per-step times are what is compared.
     """
     first_s, _ = _seconds(jstdp_run)
     steady_s, _ = _seconds(jstdp_run)
-    warm = min(3, steps)
-    norse_warm_s, _ = _seconds(norse_run, warm)
-    per_step = norse_warm_s / warm
+    _seconds(norse_run, min(3, steps))
+    probe = min(10, steps)
+    per_step = _seconds(norse_run, probe)[0] / probe
     norse_steps = steps
     if min_reps * per_step * steps > budget_s:
         norse_steps = min(steps, max(5, int(budget_s / (min_reps * per_step))))
@@ -340,10 +341,10 @@ def markdown(result) -> str:
         "so absolute times are noisy; the ratios come from interleaved runs.",
         f"- Measured float32 matmul peak: {b['peak_gflops']:.0f} GFLOP/s "
         f"(best of JAX {b['matmul_gflops']['jax']:.0f}, torch "
-        f"{b['matmul_gflops']['torch']:.0f}); copy bandwidth: "
-        f"{b['bandwidth_gbs']:.1f} GB/s (best of NumPy "
-        f"{b['copy_gbs']['numpy']:.1f}, torch {b['copy_gbs']['torch']:.1f}; "
-        "read + write).",
+        f"{b['matmul_gflops']['torch']:.0f}); memory bandwidth: "
+        f"{b['bandwidth_gbs']:.1f} GB/s, bytes read + written (best of a JAX "
+        f"in-place update {b['copy_gbs']['jax']:.1f}, NumPy copy "
+        f"{b['copy_gbs']['numpy']:.1f}, torch copy {b['copy_gbs']['torch']:.1f}).",
         "",
         "## Per-step time (ms), median (min–max) over repetitions",
         "",
