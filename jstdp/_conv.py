@@ -213,7 +213,12 @@ def stdp_step_conv2d(
 
     Raises:
         ValueError: wrong ranks or shapes, a kernel larger than the padded
-            input, ``dt <= 0``, ``w_min >= w_max``, unknown ``unfold_method``.
+            input, ``dt <= 0``, ``w_min >= w_max``, non-finite ``dt`` or
+            parameters (concrete values only), unknown ``unfold_method``.
+
+    Warns:
+        RuntimeWarning: ``dt * tau_inv >= 1`` (concrete values): the Euler
+        trace update overshoots.
     """
     p_stdp = STDPParameters() if p_stdp is None else p_stdp
     check_concrete(p_stdp, dt, state_stdp)

@@ -137,8 +137,13 @@ def stdp_step_linear(
         ``(w, state_stdp)``: new weights and traces (inputs are not modified).
 
     Raises:
-        ValueError: wrong ranks or shapes, ``dt <= 0``, ``w_min >= w_max``.
+        ValueError: wrong ranks or shapes, ``dt <= 0``, ``w_min >= w_max``,
+            non-finite ``dt`` or parameters (concrete values only).
         TypeError: ``w`` not floating, wrong parameter or state type.
+
+    Warns:
+        RuntimeWarning: ``dt * tau_inv >= 1`` (concrete values): the Euler
+        trace update overshoots.
 
     Do not ``vmap`` over the batch axis: the update is summed over the batch;
     ``vmap`` is for independent networks and parameter sweeps.
