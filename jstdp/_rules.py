@@ -234,11 +234,12 @@ def check_concrete(p: STDPParameters, dt: ArrayLike, state: object = _NO_STATE) 
         raise ValueError(f"dt must be positive, got {dt!r}")
     if dt_v is not None and not np.all(np.isfinite(dt_v)):
         raise ValueError(f"dt must be finite, got {dt!r}")
-    for name in NUMERIC_FIELDS:
-        value = _concrete(getattr(p, name))
+    # Each leaf is read once: for a jax array leaf this is a host transfer.
+    values = {name: _concrete(getattr(p, name)) for name in NUMERIC_FIELDS}
+    for name, value in values.items():
         if value is not None and not np.all(np.isfinite(value)):
             raise ValueError(f"p_stdp.{name} must be finite, got {getattr(p, name)!r}")
-    lo, hi = _concrete(p.w_min), _concrete(p.w_max)
+    lo, hi = values["w_min"], values["w_max"]
     if lo is not None and hi is not None and np.any(lo >= hi):
         raise ValueError(
             f"w_min must be < w_max, got w_min={p.w_min!r}, w_max={p.w_max!r}"
@@ -246,7 +247,7 @@ def check_concrete(p: STDPParameters, dt: ArrayLike, state: object = _NO_STATE) 
     if dt_v is None:
         return
     for name in ("tau_pre_inv", "tau_post_inv"):
-        tau = _concrete(getattr(p, name))
+        tau = values[name]
         if tau is not None and np.any(dt_v * tau >= 1.0):
             warnings.warn(
                 f"dt * {name} = {np.max(dt_v * tau):g} >= 1: the Euler trace "
