@@ -12,11 +12,13 @@ from jax.typing import ArrayLike
 from jstdp._parameters import STDPParameters, STDPState
 from jstdp._rules import (
     HIGHEST,
+    UNKNOWN,
     apply_update,
     check_concrete,
     check_rank,
     check_shapes,
     decay_traces,
+    fast_paths,
     prepare,
 )
 
@@ -76,67 +78,110 @@ def unfold(x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters) -> jax.A
 
 
 def receptive_fields(
-    x: jax.Array, kernel_hw: tuple[int, int], p: STDPParameters
+    x: jax.Array,
+    kernel_hw: tuple[int, int],
+    p: STDPParameters,
+    positions_first: bool = False,
 ) -> jax.Array:
     """:func:`unfold` by strided slices, with batch and positions merged.
 
     ``receptive_fields(x, k, p)[:, b * L + l] == unfold(x, k, p)[b, :, l]``,
     bit for bit: every entry is a copy of an input value or a padding zero,
     without the identity convolution that ``conv_general_dilated_patches``
-    runs. The ``kh * kw`` slices ``x_pad[c, b, i*d_h :: s_h, j*d_w :: s_w]``
-    (cut to ``H_out x W_out``) of the channels-first input are stacked in
-    ``(C_in, kh, kw)`` feature order, so the result comes out in the layout
-    of one matrix product over ``(batch, L)``, with no transpose of the
-    (``kh * kw`` times larger than ``x``) fields.
+    runs. The ``kh * kw`` slices ``x_pad[..., i*d_h :: s_h, j*d_w :: s_w]``
+    (cut to ``H_out x W_out``) are stacked in ``(C_in, kh, kw)`` feature
+    order, so the result comes out in the layout of one matrix product over
+    ``(batch, L)``, with no transpose of the (``kh * kw`` times larger than
+    ``x``) fields.
 
     Args:
         x: ``(batch, C_in, H, W)``.
         kernel_hw: ``(kh, kw)``.
         p: supplies ``stride``, ``padding``, ``dilation``.
+        positions_first: return the transpose, sliced from the
+            channels-last input.
 
     Returns:
-        ``(C_in * kh * kw, batch * L)`` with ``L = H_out * W_out``.
+        ``(C_in * kh * kw, batch * L)`` with ``L = H_out * W_out``, or
+        ``(batch * L, C_in * kh * kw)`` when ``positions_first``.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel_hw, p.stride, p.dilation
     batch, c_in, h, wd = x.shape
     h_out, w_out = conv_output_shape(
         (h, wd), kernel_hw, p.stride, p.padding, p.dilation
     )
-    x = jnp.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0), *((q, q) for q in p.padding)))
-    fields = [
-        jax.lax.slice(
-            x,
-            (0, 0, i * dh, j * dw),
-            (c_in, batch, i * dh + sh * (h_out - 1) + 1, j * dw + sw * (w_out - 1) + 1),
-            (1, 1, sh, sw),
-        )
-        for i in range(kh)
-        for j in range(kw)
-    ]
-    return jnp.stack(fields, axis=1).reshape(c_in * kh * kw, batch * h_out * w_out)
+    # (batch, H, W, C_in), slices stacked last; or (C_in, batch, H, W),
+    # slices stacked after C_in.
+    order, spatial, axis = (
+        ((0, 2, 3, 1), (1, 2), -1) if positions_first else ((1, 0, 2, 3), (2, 3), 1)
+    )
+    x = x.transpose(order)
+    pads = [(0, 0)] * 4
+    for a, q in zip(spatial, p.padding, strict=True):
+        pads[a] = (q, q)
+    x = jnp.pad(x, pads)
+
+    def field(i: int, j: int) -> jax.Array:
+        start, limit, step = [0] * 4, list(x.shape), [1] * 4
+        for a, offset, size, s in zip(
+            spatial, (i * dh, j * dw), (h_out, w_out), (sh, sw), strict=True
+        ):
+            start[a], limit[a], step[a] = offset, offset + s * (size - 1) + 1, s
+        return jax.lax.slice(x, start, limit, step)
+
+    fields = jnp.stack([field(i, j) for i in range(kh) for j in range(kw)], axis)
+    if positions_first:
+        return fields.reshape(batch * h_out * w_out, c_in * kh * kw)
+    return fields.reshape(c_in * kh * kw, batch * h_out * w_out)
 
 
 UnfoldMethod = Literal["slices", "patches"]
 UNFOLD_METHODS: tuple[str, ...] = ("slices", "patches")
+# XLA:CPU contracts a long (batch, position) axis into a small C_out x F
+# result ~1.5x faster with both operands positions-first; larger results
+# are faster features-first (2 cores, benchmarks/run.py: C-mnist, C_out x F
+# = 32 x 50, 2.1 -> 1.4 ms per step; C-deep, 64 x 288, 3.4 -> 8.1 ms if
+# positions-first).
+POSITIONS_FIRST_MAX = 2048
 
 
-def _hebbian(post: jax.Array, fields: jax.Array, unfold_method: str) -> jax.Array:
-    """``einsum("bik,bjk->ij", post, unfold(...))``: sum over batch and positions.
+def hebbian(
+    post: jax.Array,
+    pre: jax.Array,
+    kernel_hw: tuple[int, int],
+    p: STDPParameters,
+    unfold_method: str,
+    positions_first: bool | None = None,
+) -> jax.Array:
+    """``einsum("bik,bjk->ij", post, unfold(pre))``: sum over batch and positions.
 
-    ``post`` is ``(batch, C_out, L)``. ``"patches"``: ``fields`` from
-    :func:`unfold`, Norse's einsum (the reference). ``"slices"``: ``fields``
-    from :func:`receptive_fields`; ``post`` is moved to ``(C_out, batch * L)``
-    and one matrix product contracts the merged axis.
+    ``post`` is ``(batch, C_out, L)`` and ``pre`` ``(batch, C_in, H, W)``;
+    returns ``(C_out, C_in * kh * kw)``. ``"patches"``: :func:`unfold` and
+    Norse's einsum (the reference). ``"slices"``: :func:`receptive_fields`
+    and one matrix product over the merged ``(batch, L)`` axis, with both
+    operands positions-first when ``C_out * C_in * kh * kw`` is at most
+    ``POSITIONS_FIRST_MAX`` (or as ``positions_first`` says).
     """
     if unfold_method == "patches":
-        return jnp.einsum("bik,bjk->ij", post, fields, precision=HIGHEST)
+        return jnp.einsum(
+            "bik,bjk->ij", post, unfold(pre, kernel_hw, p), precision=HIGHEST
+        )
     batch, c_out, length = post.shape
+    features = pre.shape[1] * kernel_hw[0] * kernel_hw[1]
+    if positions_first is None:
+        positions_first = c_out * features <= POSITIONS_FIRST_MAX
+    fields = receptive_fields(pre, kernel_hw, p, positions_first)
+    if positions_first:
+        post = post.transpose(0, 2, 1).reshape(batch * length, c_out)
+        return jnp.einsum("ki,kj->ij", post, fields, precision=HIGHEST)
     post = post.transpose(1, 0, 2).reshape(c_out, batch * length)
     return jnp.einsum("ik,jk->ij", post, fields, precision=HIGHEST)
 
 
-@functools.partial(jax.jit, static_argnames=("unfold_method",))
-def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method="slices"):
+@functools.partial(jax.jit, static_argnames=("unfold_method", "paths"))
+def step_conv2d_jit(
+    z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method="slices", paths=UNKNOWN
+):
     check_rank("z_pre", z_pre, 4, "(batch, C_in, H, W)")
     check_rank("z_post", z_post, 4, "(batch, C_out, H_out, W_out)")
     check_rank("w", w, 4, "(C_out, C_in, kh, kw)")
@@ -152,16 +197,15 @@ def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method="slices
     w, state, p, dt, (z_pre, z_post) = prepare(w, state_stdp, p_stdp, dt, z_pre, z_post)
 
     state = decay_traces(z_pre, z_post, state, p, dt)
-    fields = unfold if unfold_method == "patches" else receptive_fields
-    t_pre_uf = fields(state.t_pre, (kh, kw), p)
-    z_pre_uf = fields(z_pre, (kh, kw), p)
     # Explicit sizes: reshape cannot infer -1 for an empty batch.
     z_post_flat = z_post.reshape(batch, c_out, out_hw[0] * out_hw[1])
     t_post_flat = state.t_post.reshape(batch, c_out, out_hw[0] * out_hw[1])
-    hebb_plus = _hebbian(z_post_flat, t_pre_uf, unfold_method)
-    hebb_minus = _hebbian(t_post_flat, z_pre_uf, unfold_method)
+    hebb_plus = hebbian(z_post_flat, state.t_pre, (kh, kw), p, unfold_method)
+    hebb_minus = hebbian(t_post_flat, z_pre, (kh, kw), p, unfold_method)
     return (
-        apply_update(w, hebb_plus.reshape(w.shape), hebb_minus.reshape(w.shape), p),
+        apply_update(
+            w, hebb_plus.reshape(w.shape), hebb_minus.reshape(w.shape), p, paths.half
+        ),
         state,
     )
 
@@ -228,8 +272,16 @@ def stdp_step_conv2d(
             f"got {unfold_method!r}"
         )
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
-    return _step_conv2d(
-        z_pre, z_post, w, state_stdp, p_stdp, dt, unfold_method=unfold_method
+    paths = fast_paths(p_stdp)
+    return step_conv2d_jit(
+        z_pre,
+        z_post,
+        w,
+        state_stdp,
+        p_stdp,
+        dt,
+        unfold_method=unfold_method,
+        paths=paths,
     )
 
 

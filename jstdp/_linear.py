@@ -11,11 +11,14 @@ from jax.typing import ArrayLike
 from jstdp._parameters import STDPParameters, STDPState
 from jstdp._rules import (
     HIGHEST,
+    UNKNOWN,
+    FastPaths,
     apply_update,
     check_concrete,
     check_rank,
     check_shapes,
     decay_traces,
+    fast_paths,
     prepare,
 )
 
@@ -34,15 +37,27 @@ def update(
     z_post: jax.Array,
     state: STDPState,
     p: STDPParameters,
+    paths: FastPaths = UNKNOWN,
 ) -> jax.Array:
     """``bound(w + A_+(w) z_post^T t_pre - A_-(w) t_post^T z_pre)``, batch summed.
 
     ``z_pre``, ``z_post`` and the (already decayed) traces are ``(batch, n)``;
     returns the new ``(n_post, n_pre)`` weights.
+
+    With ``paths.merged`` (``additive``, concrete scalar learning rates) it is
+    one product over the stacked
+    batch, ``[eta_+ z_post, -eta_- t_post]^T [t_pre, z_pre]`` (the same
+    terms summed in another order: 0.46 -> 0.36 ms per L-mid step of
+    benchmarks/run.py on a 2-core CPU).
     """
+    if paths.merged:
+        left = jnp.concatenate([p.eta_plus * z_post, -p.eta_minus * state.t_post])
+        right = jnp.concatenate([state.t_pre, z_pre])
+        w = w + jnp.einsum("bi,bj->ij", left, right, precision=HIGHEST)
+        return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
     hebb_plus = jnp.einsum("bi,bj->ij", z_post, state.t_pre, precision=HIGHEST)
     hebb_minus = jnp.einsum("bi,bj->ij", state.t_post, z_pre, precision=HIGHEST)
-    return apply_update(w, hebb_plus, hebb_minus, p)
+    return apply_update(w, hebb_plus, hebb_minus, p, paths.half)
 
 
 def update_rows(
@@ -52,6 +67,7 @@ def update_rows(
     state: STDPState,
     p: STDPParameters,
     rows: int,
+    paths: FastPaths = UNKNOWN,
 ) -> jax.Array:
     """:func:`update`, ``rows`` rows of ``w`` at a time.
 
@@ -74,6 +90,7 @@ def update_rows(
             cols(z_post),
             STDPState(state.t_pre, cols(state.t_post)),
             p,
+            paths,
         )
         return jax.lax.dynamic_update_slice_in_dim(w, new_rows, start, axis=0)
 
@@ -81,8 +98,8 @@ def update_rows(
     return block(n_blocks * rows, rest, w) if rest else w
 
 
-@jax.jit
-def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
+@functools.partial(jax.jit, static_argnames="paths")
+def step_linear_jit(z_pre, z_post, w, state_stdp, p_stdp, dt, paths=UNKNOWN):
     check_rank("z_pre", z_pre, 2, "(batch, n_pre)")
     check_rank("z_post", z_post, 2, "(batch, n_post)")
     check_rank("w", w, 2, "(n_post, n_pre)")
@@ -96,11 +113,12 @@ def _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt):
     state = decay_traces(z_pre, z_post, state, p, dt)
     rows = max(1, BLOCK_BYTES // max(1, n_pre * w.dtype.itemsize))  # n_pre may be 0
     if w.size * w.dtype.itemsize <= BLOCKED_MIN_BYTES or n_post <= rows:
-        return update(w, z_pre, z_post, state, p), state
+        return update(w, z_pre, z_post, state, p, paths), state
     # Accelerators run one big product faster than a loop of small ones.
-    blocked = functools.partial(update_rows, rows=rows)
+    blocked = functools.partial(update_rows, rows=rows, paths=paths)
+    whole = functools.partial(update, paths=paths)
     w = jax.lax.platform_dependent(
-        w, z_pre, z_post, state, p, cpu=blocked, default=update
+        w, z_pre, z_post, state, p, cpu=blocked, default=whole
     )
     return w, state
 
@@ -151,7 +169,8 @@ def stdp_step_linear(
     p_stdp = STDPParameters() if p_stdp is None else p_stdp
     check_concrete(p_stdp, dt, state_stdp)
     z_pre, z_post, w = jnp.asarray(z_pre), jnp.asarray(z_post), jnp.asarray(w)
-    return _step_linear(z_pre, z_post, w, state_stdp, p_stdp, dt)
+    paths = fast_paths(p_stdp)
+    return step_linear_jit(z_pre, z_post, w, state_stdp, p_stdp, dt, paths=paths)
 
 
 def drive_linear(z_pre: jax.Array, w: jax.Array) -> jax.Array:

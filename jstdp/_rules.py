@@ -6,7 +6,10 @@ makes agreement at the 1e-16 level possible in float64.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import warnings
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +66,28 @@ def _power_jvp(primals, tangents):
     return power(*primals), jax.jvp(jnp.power, primals, tangents)[1]
 
 
-def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
+@jax.custom_jvp
+def power_half(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``jnp.power(x, y)`` for ``y == 0.5`` (the caller's promise): ``sqrt(x)``.
+
+    One correctly rounded instruction instead of ``exp`` and ``log``, so it
+    is closer to the exact power than :func:`power`. The IEEE ``pow`` special
+    cases that ``sqrt`` lacks are kept: ``pow(-0, 0.5) = +0`` and
+    ``pow(-inf, 0.5) = +inf``. Derivatives, with respect to ``y`` too, are
+    ``jnp.power``'s.
+    """
+    del y
+    return jnp.abs(jnp.sqrt(jnp.where(x == -jnp.inf, jnp.inf, x)))
+
+
+@power_half.defjvp
+def _power_half_jvp(primals, tangents):
+    return power_half(*primals), jax.jvp(jnp.power, primals, tangents)[1]
+
+
+def amplitudes(
+    w: jax.Array, p: STDPParameters, pow_fn: Callable = power
+) -> tuple[jax.Array, jax.Array]:
     """Weight dependence ``(A_plus(w), A_minus(w))`` of potentiation and depression.
 
     ===================  ==========================  ==========================
@@ -78,6 +102,8 @@ def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
     ``H(x) = 1 if x > 0 else 0``. ``stdp_algorithm`` is static, so the branch is
     chosen at trace time. With ``hardbound=False`` and fractional ``mu``,
     ``multiplicative_pow`` gives NaN once a weight leaves the bounds (as Norse).
+    ``pow_fn`` computes ``**`` (:func:`power`, or :func:`power_half` when
+    ``mu`` is 0.5).
     """
     match p.stdp_algorithm:
         case "additive":
@@ -89,8 +115,8 @@ def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
             )
         case "multiplicative_pow":
             return (
-                p.eta_plus * power(p.w_max - w, p.mu),
-                p.eta_minus * power(w - p.w_min, p.mu),
+                p.eta_plus * pow_fn(p.w_max - w, p.mu),
+                p.eta_minus * pow_fn(w - p.w_min, p.mu),
             )
         case "multiplicative_relu":
             return (
@@ -101,15 +127,70 @@ def amplitudes(w: jax.Array, p: STDPParameters) -> tuple[jax.Array, jax.Array]:
 
 
 def apply_update(
-    w: jax.Array, hebb_plus: jax.Array, hebb_minus: jax.Array, p: STDPParameters
+    w: jax.Array,
+    hebb_plus: jax.Array,
+    hebb_minus: jax.Array,
+    p: STDPParameters,
+    half: bool | None = None,
 ) -> jax.Array:
     """``bound(w + (A_plus(w) * hebb_plus - A_minus(w) * hebb_minus))``.
 
     ``hebb_plus`` / ``hebb_minus`` are the summed pre-trace x post-spike and
     post-trace x pre-spike products, shaped like ``w``. One elementwise pass
     over ``w`` that XLA fuses.
+
+    ``half`` (static, :attr:`FastPaths.half`) picks the ``**`` of
+    ``multiplicative_pow``: True, ``mu`` is 0.5 everywhere, use
+    :func:`power_half` (``sqrt``, 3x faster per step on CPU than ``exp(mu
+    log x)``); False, use :func:`power`; None (``mu`` traced), decide at run
+    time with a ``lax.cond`` around the whole update, which keeps each side
+    one fused pass but costs a copy of ``w`` per step (under ``vmap`` over
+    ``mu`` both sides run and the right one is selected).
     """
-    a_plus, a_minus = amplitudes(w, p)
+    if p.stdp_algorithm != "multiplicative_pow" or half is not None:
+        return _apply_update(w, hebb_plus, hebb_minus, p, power_half if half else power)
+    return jax.lax.cond(
+        jnp.all(p.mu == 0.5),
+        functools.partial(_apply_update, pow_fn=power_half),
+        functools.partial(_apply_update, pow_fn=power),
+        w,
+        hebb_plus,
+        hebb_minus,
+        p,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FastPaths:
+    """Static choices of exact fast paths, made from parameter values.
+
+    ``half``: ``mu`` is 0.5 everywhere (True), is not (False), or is traced
+    (None): see :func:`apply_update`. ``merged``: ``additive`` with concrete
+    scalar learning rates, so the two Hebbian products can be one (see
+    ``jstdp._linear.update``). Traced learning rates (a ``vmap`` over them
+    shares the products between parameter sets) keep two products.
+    """
+
+    half: bool | None = None
+    merged: bool = False
+
+
+UNKNOWN = FastPaths()  # nothing known before tracing: decide at run time
+
+
+def fast_paths(p: STDPParameters) -> FastPaths:
+    """The :class:`FastPaths` that the values of ``p`` known now allow."""
+    mu = _concrete(p.mu)
+    etas = [_concrete(p.eta_plus), _concrete(p.eta_minus)]
+    return FastPaths(
+        half=None if mu is None else bool(np.all(mu == 0.5)),
+        merged=p.stdp_algorithm == "additive"
+        and all(eta is not None and eta.ndim == 0 for eta in etas),
+    )
+
+
+def _apply_update(w, hebb_plus, hebb_minus, p, pow_fn):
+    a_plus, a_minus = amplitudes(w, p, pow_fn)
     w = w + (a_plus * hebb_plus - a_minus * hebb_minus)
     return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
 

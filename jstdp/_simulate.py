@@ -35,6 +35,7 @@ sampled by comparison, so no gradient reaches ``rates_hz``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -43,11 +44,11 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from jstdp._checks import check_finite
-from jstdp._conv import conv_output_shape, drive_conv2d, stdp_step_conv2d
-from jstdp._linear import drive_linear, stdp_step_linear
+from jstdp._conv import conv_output_shape, drive_conv2d, step_conv2d_jit
+from jstdp._linear import drive_linear, step_linear_jit
 from jstdp._neurons import LIFParameters, poisson_step
 from jstdp._parameters import STDPParameters, STDPState
-from jstdp._rules import check_concrete, check_rank
+from jstdp._rules import FastPaths, check_concrete, check_rank, fast_paths
 
 Layer = str  # "linear" | "conv2d"
 
@@ -109,18 +110,20 @@ class Record:
     neuron: Any = None
 
 
-_STDP_STEPS = {"linear": stdp_step_linear, "conv2d": stdp_step_conv2d}
+# The jitted cores of stdp_step_linear / _conv2d, which take the static
+# FastPaths that the run functions choose from the concrete parameters.
+_STDP_STEPS = {"linear": step_linear_jit, "conv2d": step_conv2d_jit}
 
 
-def _open_step(layer: Layer, consts, carry, x):
+def _open_step(layer: Layer, paths: FastPaths, consts, carry, x):
     p_stdp, dt = consts
     w, state = carry
     z_pre, z_post = x
-    w, state = _STDP_STEPS[layer](z_pre, z_post, w, state, p_stdp, dt)
+    w, state = _STDP_STEPS[layer](z_pre, z_post, w, state, p_stdp, dt, paths=paths)
     return (w, state), (z_pre, z_post)
 
 
-def _closed_step(layer: Layer, consts, carry, x):
+def _closed_step(layer: Layer, paths: FastPaths, consts, carry, x):
     p_stdp, p_neuron, dt, source = consts
     w, state = carry
     if x is None:
@@ -134,17 +137,17 @@ def _closed_step(layer: Layer, consts, carry, x):
         case "conv2d":
             drive = drive_conv2d(z_in, w, p_stdp)
     z_out, neuron = p_neuron.step(drive, state.neuron, dt)
-    w, stdp = _STDP_STEPS[layer](z_in, z_out, w, state.stdp, p_stdp, dt)
+    w, stdp = _STDP_STEPS[layer](z_in, z_out, w, state.stdp, p_stdp, dt, paths=paths)
     count = state.spike_count + (z_out > 0).astype(jnp.int32)
     return (w, RunState(neuron, stdp, state.step + 1, count)), (z_in, z_out)
 
 
-# Built once, so the jit cache of `_scan` (keyed on the static step) is reused.
-_STEPS = {
-    (loop, layer): functools.partial(fn, layer)
-    for loop, fn in (("open", _open_step), ("closed", _closed_step))
-    for layer in _STDP_STEPS
-}
+@functools.cache
+def _step(loop: str, layer: Layer, paths: FastPaths) -> Callable:
+    """The scan step, built once per key so that the jit cache of ``_scan``
+    (keyed on the static step) is reused."""
+    fn = {"open": _open_step, "closed": _closed_step}[loop]
+    return functools.partial(fn, layer, paths)
 
 
 def _scan_body(step, consts, carry, xs, *, steps, record_every):
@@ -311,7 +314,7 @@ def _simulate(layer, z_pre_seq, z_post_seq, w, state_stdp, p_stdp, dt, options):
         )
     consts = (p_stdp.astype(w.dtype), jnp.asarray(dt, w.dtype))
     (w, state_stdp), snaps = _scan_chunked(
-        _STEPS["open", layer],
+        _step("open", layer, fast_paths(p_stdp)),
         consts,
         _copy((w, state_stdp)),
         (z_pre_seq, z_post_seq),
@@ -455,7 +458,12 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, options):
         source,
     )
     (w, state), snaps = _scan_chunked(
-        _STEPS["closed", layer], consts, _copy((w, state)), xs, steps, **options
+        _step("closed", layer, fast_paths(p_stdp)),
+        consts,
+        _copy((w, state)),
+        xs,
+        steps,
+        **options,
     )
     record = None
     if snaps is not None:

@@ -1,19 +1,28 @@
 """The fast paths equal the reference paths.
 
-conv2d: receptive fields by strided slices (``receptive_fields``) are the
-``conv_general_dilated_patches`` fields (``unfold``) bit for bit, and the
+conv2d: receptive fields by strided slices (``receptive_fields``, features or
+positions first) are the ``conv_general_dilated_patches`` fields (``unfold``)
+bit for bit, both layouts of the product equal the reference, and the
 default ``unfold_method="slices"`` step equals the reference
 ``unfold_method="patches"`` step for every rule, over stride, padding and
 dilation pairs and batches > 1, in float32 and float64, eager, jitted, scanned
 and vmapped.
 
 weight dependence: ``power`` (``exp(y log|x|)``) is ``jnp.power`` to a few
-ulp, exactly in the IEEE special cases, with ``jnp.power``'s derivatives.
+ulp, exactly in the IEEE special cases, with ``jnp.power``'s derivatives;
+``power_half`` (``mu = 0.5``) is the correctly rounded ``sqrt`` with ``pow``'s
+special cases and derivatives. ``apply_update`` gives the same weights whether
+the choice is static (``FastPaths.half``) or made per step (traced ``mu``,
+also under ``vmap`` over ``mu``), and gradients with respect to ``mu`` at 0.5
+are the general path's.
 
-linear: the row-blocked update (``update_rows``, used on CPU for large
-weights) equals the all-at-once update for every rule and block size,
-including blocks that do not divide the rows, and the public step takes it
-for large ``w`` without w-sized temporaries.
+linear: ``additive`` with concrete scalar learning rates merges its two
+products into one (``FastPaths.merged``), equal to the two-product update to
+rounding; traced or per-synapse rates do not merge. The row-blocked update
+(``update_rows``, used on CPU for large weights) equals the all-at-once
+update for every rule and block size, including blocks that do not divide
+the rows, and the public step takes it for large ``w`` without w-sized
+temporaries.
 """
 
 import jax
@@ -23,9 +32,15 @@ import pytest
 from helpers import RULES
 
 import jstdp
-from jstdp._conv import conv_output_shape, receptive_fields, unfold
+from jstdp._conv import (
+    POSITIONS_FIRST_MAX,
+    conv_output_shape,
+    hebbian,
+    receptive_fields,
+    unfold,
+)
 from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
-from jstdp._rules import power
+from jstdp._rules import FastPaths, apply_update, fast_paths, power, power_half
 
 # Both paths multiply the same numbers and differ only in the order of the
 # sums over batch and positions (up to ~10^3 terms): errors are relative to
@@ -83,6 +98,33 @@ def test_slices_are_the_patches_bit_for_bit(tr, geometry):
     got = tr(lambda x: receptive_fields(x, (kh, kw), p))(x)
     assert got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+    by_position = tr(lambda x: receptive_fields(x, (kh, kw), p, True))(x)
+    np.testing.assert_array_equal(by_position, want.T)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_both_layouts_of_the_product_equal_the_reference(geometry):
+    z_pre, z_post, _, state, p = conv_case(geometry, seed=5, dtype=jnp.float32)
+    kernel = geometry[4:6]
+    post = state.t_post.reshape(*state.t_post.shape[:2], -1)
+    want = hebbian(post, z_pre, kernel, p, "patches")
+    for positions_first in (False, True):
+        got = hebbian(post, z_pre, kernel, p, "slices", positions_first)
+        np.testing.assert_allclose(got, want, rtol=F32_REL)
+
+
+def test_the_layout_follows_the_size_of_the_result():
+    """Positions first up to ``POSITIONS_FIRST_MAX`` result entries (C-mnist's
+    32 x 50), features first above (C-deep's 64 x 288), as measured."""
+    p = jstdp.STDPParameters()
+    for c_out, c_in, positions_first in ((32, 2, True), (64, 32, False)):
+        post = jnp.zeros((2, c_out, 16))
+        pre = jnp.zeros((2, c_in, 6, 6))
+        assert (c_out * c_in * 9 <= POSITIONS_FIRST_MAX) == positions_first
+        text = jax.jit(lambda a, b: hebbian(a, b, (3, 3), p, "slices"))
+        text = text.lower(post, pre).as_text()
+        # positions first: the (batch, positions, C_out) transpose of post
+        assert (f"tensor<2x16x{c_out}xf32>" in text) == positions_first
 
 
 def conv_run(method, z_pre, z_post, w, state, p, steps=3):
@@ -189,6 +231,104 @@ def test_power_derivatives_are_jnp_powers():
     for y in (0.5, 1.0, 2.0):
         for g, w in zip(got(x, jnp.float32(y)), want(x, jnp.float32(y)), strict=True):
             np.testing.assert_allclose(g, w, rtol=POW_F32_RTOL)
+
+
+def test_power_half_is_sqrt_with_pows_special_cases(tr):
+    x = np.float32(SPECIAL_X)
+    got = np.asarray(tr(power_half)(x, np.float32(0.5)))
+    want = np.asarray(jnp.power(x, np.float32(0.5)))
+    np.testing.assert_array_equal(got, want)  # -0 -> +0, -inf -> +inf, NaN
+    number = ~np.isnan(want)  # a NaN's sign is noise
+    np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+    # Correctly rounded: NumPy's sqrt, bit for bit; jnp.power within an ulp.
+    x = np.random.default_rng(1).uniform(0, 2, 10_000).astype(np.float32)
+    np.testing.assert_array_equal(tr(power_half)(x, np.float32(0.5)), np.sqrt(x))
+    np.testing.assert_allclose(power_half(x, 0.5), jnp.power(x, 0.5), rtol=2e-7)
+
+
+def test_power_half_derivatives_are_jnp_powers():
+    x = jnp.asarray([0.0, 0.3, 1.0, 1.7], jnp.float32)
+    half = jnp.float32(0.5)
+    got = jax.grad(lambda x, y: jnp.sum(power_half(x, y)), (0, 1))(x, half)
+    want = jax.grad(lambda x, y: jnp.sum(jnp.power(x, y)), (0, 1))(x, half)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=POW_F32_RTOL)
+    assert float(got[1]) != 0.0  # d/dmu sees mu, although sqrt does not
+
+
+def test_fast_paths_are_chosen_from_known_values():
+    pow_ = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", mu=0.5)
+    assert fast_paths(pow_) == FastPaths(half=True, merged=False)
+    assert fast_paths(pow_.replace(mu=0.75)).half is False
+    assert fast_paths(pow_.replace(mu=jnp.asarray([0.5, 0.6]))).half is False
+    assert fast_paths(jstdp.STDPParameters()).merged  # additive, scalar rates
+    per_synapse = jstdp.STDPParameters(eta_plus=jnp.full((3, 4), 0.1))
+    assert not fast_paths(per_synapse).merged
+    assert not fast_paths(jstdp.STDPParameters(stdp_algorithm="additive_step")).merged
+    seen = []
+    jax.jit(lambda p: seen.append(fast_paths(p)))(pow_)
+    jax.vmap(lambda mu: seen.append(fast_paths(pow_.replace(mu=mu))))(jnp.ones(2))
+    assert seen == [FastPaths(half=None, merged=False)] * 2
+
+
+@pytest.mark.parametrize("mu", [0.5, 0.75])
+def test_static_and_run_time_choices_of_the_power_agree(x64, mu):
+    rng = np.random.default_rng(2)
+    w = jnp.asarray(rng.uniform(-0.1, 1.1, (6, 5)))  # some outside the bounds
+    hebb_plus, hebb_minus = (jnp.asarray(rng.random((6, 5))) for _ in range(2))
+    for hardbound in (True, False):
+        p = jstdp.STDPParameters(
+            stdp_algorithm="multiplicative_pow", mu=mu, hardbound=hardbound
+        ).astype(jnp.float64)
+        general = apply_update(w, hebb_plus, hebb_minus, p, half=False)
+        static = apply_update(w, hebb_plus, hebb_minus, p, half=mu == 0.5)
+        traced = jax.jit(apply_update)(w, hebb_plus, hebb_minus, p)
+        np.testing.assert_array_equal(static, traced)  # the same branch ran
+        np.testing.assert_allclose(static, general, rtol=1e-14)
+        assert np.isnan(general).any()  # w outside the bounds: NaN, as Norse
+        np.testing.assert_array_equal(np.isnan(static), np.isnan(general))
+
+
+def test_pow_under_vmap_over_mu_equals_each_run():
+    z_pre, z_post, w, state = linear_case(3, jnp.float32)
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", eta_plus=0.05)
+    mus = jnp.asarray([0.5, 0.3, 0.5], jnp.float32)
+    step = lambda mu: jstdp.stdp_step_linear(z_pre, z_post, w, state, p.replace(mu=mu))
+    got = jax.vmap(step)(mus)[0]
+    for k, mu in enumerate(mus):
+        assert_same_update(got[k], step(float(mu))[0], w, F32_REL)
+
+
+def test_gradient_in_mu_at_one_half_is_the_general_paths(x64):
+    z_pre, z_post, w, state = linear_case(4, jnp.float64)
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", eta_plus=0.05)
+    p = p.astype(jnp.float64)
+    decayed = jstdp.stdp_step_linear(z_pre, z_post, w, state, p.replace(mu=0.5))[1]
+
+    def loss(mu, half):
+        w_new = update(w, z_pre, z_post, decayed, p.replace(mu=mu), FastPaths(half))
+        return jnp.sum(w_new**2)
+
+    got = jax.grad(loss)(0.5, None)  # traced mu: the run-time choice, sqrt
+    assert abs(float(got)) > 1e-3
+    np.testing.assert_allclose(got, jax.grad(loss)(0.5, False), rtol=1e-12)
+    h = 1e-6
+    finite = (loss(0.5 + h, False) - loss(0.5 - h, False)) / (2 * h)
+    np.testing.assert_allclose(got, finite, rtol=1e-6)
+
+
+def test_merged_additive_update_equals_two_products(x64):
+    for dtype, rel in ((jnp.float32, F32_REL), (jnp.float64, F64_REL)):
+        z_pre, z_post, w, state = linear_case(5, dtype)
+        p = jstdp.STDPParameters(eta_plus=0.05, eta_minus=0.04).astype(dtype)
+        merged = update(w, z_pre, z_post, state, p, FastPaths(merged=True))
+        want = update(w, z_pre, z_post, state, p)
+        assert_same_update(merged, want, w, rel)
+        assert not np.array_equal(merged, want)  # another summation order
+        # The public step takes it: its result is the merged update's.
+        w_step, s_step = jstdp.stdp_step_linear(z_pre, z_post, w, state, p)
+        again = update(w, z_pre, z_post, s_step, p, FastPaths(merged=True))
+        np.testing.assert_array_equal(w_step, again)
 
 
 def linear_case(seed, dtype, batch=3, n_pre=50, n_post=37, rate=0.3):

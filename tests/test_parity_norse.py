@@ -54,6 +54,8 @@ CONV_GEOMETRIES = [
     pytest.param((2, 6, 7, 4, 1, 1, 3, 0, 1, 2), id="k1x1-s3"),
     pytest.param((1, 5, 4, 1, 5, 6, 1, (0, 1), 1, 2), id="k-fills-input"),
     pytest.param((3, 8, 9, 2, 3, 3, (1, 2), 2, 2, 1), id="d2-p2"),
+    # C_out x C_in*kh*kw = 2304 > POSITIONS_FIRST_MAX: the features-first product.
+    pytest.param((8, 6, 7, 32, 3, 3, (1, 2), 1, 1, 2), id="features-first"),
 ]
 
 
@@ -155,6 +157,9 @@ LINEAR_CASES = [
     for rule, mu in RULES
     for hb, hb_id in ((True, "hb"), (False, "nohb"))
     for batch in batches
+] + [  # mu = 0.5: the sqrt path (FastPaths.half)
+    pytest.param(dtype, "multiplicative_pow", 0.5, True, b, id=f"{dtype}-pow-half-b{b}")
+    for dtype, b in (("f32", 4), ("f64", 3))
 ]
 
 
@@ -185,14 +190,23 @@ def test_linear_matches_norse(dtype, rule, mu, hardbound, batch):
 # The unfold (geometry) and the weight dependence (rule) are independent, so
 # float32 crosses every geometry with every rule (hard bound alternating per
 # geometry) and float64 runs each geometry once, rule and bound rotating.
-CONV_CASES = [
-    pytest.param("f32", rule, mu, g % 2 == 0, geo, id=f"f32-{geo.id}-{rule}")
-    for g, geo in enumerate(CONV_GEOMETRIES)
-    for rule, mu in RULES
-] + [
-    pytest.param("f64", *RULES[g % 4], g % 3 != 0, geo, id=f"f64-{geo.id}")
-    for g, geo in enumerate(CONV_GEOMETRIES)
-]
+CONV_CASES = (
+    [
+        pytest.param("f32", rule, mu, g % 2 == 0, geo, id=f"f32-{geo.id}-{rule}")
+        for g, geo in enumerate(CONV_GEOMETRIES)
+        for rule, mu in RULES
+    ]
+    + [
+        pytest.param("f64", *RULES[g % 4], g % 3 != 0, geo, id=f"f64-{geo.id}")
+        for g, geo in enumerate(CONV_GEOMETRIES)
+    ]
+    + [  # mu = 0.5: the sqrt path (FastPaths.half)
+        pytest.param(
+            d, "multiplicative_pow", 0.5, True, CONV_GEOMETRIES[g], id=f"{d}-half"
+        )
+        for d, g in (("f32", 1), ("f64", 6))
+    ]
+)
 
 
 @pytest.mark.parametrize(("dtype", "rule", "mu", "hardbound", "geometry"), CONV_CASES)

@@ -474,6 +474,12 @@ def test_same_inputs_give_bit_identical_results(layer, algorithm):
     step's own jit and the scan body is the same computation, so XLA compiles
     the same fused kernels (checked on CPU; see the next test for what
     differs from op-by-op evaluation).
+
+    The one exception is ``additive``: with concrete learning rates (the
+    plain loop) the dense step merges its two products into one
+    (``FastPaths.merged``); passed through ``jax.jit`` as arguments they are
+    traced and the products stay two. Same terms, other summation order: a
+    few ulp apart.
     """
     seed = 1234
     eager_loop, jit_loop = loop_of(layer), loop_of(layer, jax.jit)
@@ -481,8 +487,13 @@ def test_same_inputs_give_bit_identical_results(layer, algorithm):
     assert_bit_identical(eager, seeded_run(layer, algorithm, seed, eager_loop))
     jitted = seeded_run(layer, algorithm, seed, jit_loop)
     assert_bit_identical(jitted, seeded_run(layer, algorithm, seed, jit_loop))
-    assert_bit_identical(eager, jitted)
-    assert_bit_identical(eager, seeded_run(layer, algorithm, seed, scan_of(layer)))
+    assert_bit_identical(jitted, seeded_run(layer, algorithm, seed, scan_of(layer)))
+    if algorithm == "additive" and layer.kind == "linear":
+        for x, y in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
+            np.testing.assert_allclose(x, y, rtol=0, atol=4 * eps("float32"))
+        assert not np.array_equal(eager[0], jitted[0])  # the merged path ran
+    else:
+        assert_bit_identical(eager, jitted)
     other = seeded_run(layer, algorithm, 1, eager_loop)
     assert not np.array_equal(eager[0], other[0])  # the inputs matter
 
