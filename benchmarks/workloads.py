@@ -27,6 +27,8 @@ import jstdp
 
 DT = 1e-3
 MU = 0.5
+# One extra row at another mu: the general exp(mu log x) power, not sqrt.
+GENERAL_MU = 0.75
 SPIKE_P = 0.05
 ALGORITHMS = ("additive", "multiplicative_pow")
 
@@ -119,25 +121,27 @@ def make_data(wl: Workload, steps: int | None = None, seed: int = 0) -> Data:
 
 def jstdp_params(wl: Workload, algorithm: str, **values) -> jstdp.STDPParameters:
     geometry = dict(convolutional=True, padding=wl.padding) if wl.conv else {}
+    values = {"mu": MU, **values}
     return jstdp.STDPParameters(
-        stdp_algorithm=algorithm, mu=MU, hardbound=True, **geometry, **values
+        stdp_algorithm=algorithm, hardbound=True, **geometry, **values
     )
 
 
 def norse_params(wl: Workload, algorithm: str, **values):
     geometry = dict(convolutional=True, padding=wl.padding) if wl.conv else {}
+    values = {"mu": MU, **values}
     return norse_stdp.STDPParameters(
-        stdp_algorithm=algorithm, mu=MU, hardbound=True, **geometry, **values
+        stdp_algorithm=algorithm, hardbound=True, **geometry, **values
     )
 
 
 Runner = Callable[[], np.ndarray]
 
 
-def jstdp_open_loop(wl: Workload, algorithm: str, data: Data) -> Runner:
+def jstdp_open_loop(wl: Workload, algorithm: str, data: Data, **values) -> Runner:
     """One call of ``simulate_linear`` / ``simulate_conv2d`` over all T steps."""
     simulate = jstdp.simulate_conv2d if wl.conv else jstdp.simulate_linear
-    p = jstdp_params(wl, algorithm)
+    p = jstdp_params(wl, algorithm, **values)
     z_pre, z_post, w0 = map(jnp.asarray, (data.z_pre, data.z_post, data.w))
 
     def run() -> np.ndarray:

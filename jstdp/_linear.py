@@ -24,9 +24,12 @@ from jstdp._rules import (
 
 # On CPU, weights larger than this are updated in blocks of rows (see
 # `update_rows`), so that w is read and written once per step instead of
-# materialising two w-sized products (4096 x 4096, batch 8, additive: 51 -> 26
-# ms per step on a 2-core CPU).
-BLOCKED_MIN_BYTES = 1 << 23  # 8 MiB
+# materialising w-sized products. Below it the whole update is faster
+# (benchmarks/run.py, 2-core CPU, batch 8, 4096 x 4096 = 64 MiB: additive
+# 12.3 vs 15.3 ms, multiplicative_pow 18.8 vs 25.2 ms per step); at 8192 x
+# 8192 they are even (additive 80 vs 91 ms, pow 122 vs 115 ms), and the
+# blocks spare 256 MiB per product.
+BLOCKED_MIN_BYTES = 1 << 27  # 128 MiB
 # Bytes of w per block: a block and its two products stay in a core's L2.
 BLOCK_BYTES = 1 << 18  # 256 KiB
 
