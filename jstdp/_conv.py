@@ -245,12 +245,14 @@ def stdp_step_conv2d(
         dt: time step in seconds, > 0.
         unfold_method: static. ``"slices"`` (default): ``U`` from strided
             slices (:func:`receptive_fields`) and one matrix product over
-            batch and positions; ``"patches"``: the reference path, ``U``
-            from ``lax.conv_general_dilated_patches`` (:func:`unfold`) and
-            Norse's einsum. Both give the same ``U``; the sums differ only in
-            rounding order (a few float32 ulp); ``"slices"`` is ~3x faster
-            on CPU (2 cores: 7.8 -> 2.3 ms per C-mnist step of
-            benchmarks/run.py, 12.8 -> 4.1 ms per C-deep step).
+            batch and positions (positions-first operands for a small
+            ``C_out x C_in*kh*kw`` result); ``"patches"``: the reference
+            path, ``U`` from ``lax.conv_general_dilated_patches``
+            (:func:`unfold`) and Norse's einsum. Both give the same ``U``;
+            the sums differ only in rounding order (a few float32 ulp);
+            ``"slices"`` is 3-6x faster on CPU (2 cores, min of 5 runs: 8.1
+            -> 1.4 ms per C-mnist step of benchmarks/run.py, 12.5 -> 3.7 ms
+            per C-deep step).
 
     Returns:
         ``(w, state_stdp)``: new kernel and traces.
