@@ -142,10 +142,10 @@ def apply_update(
     ``half`` (static, :attr:`FastPaths.half`) picks the ``**`` of
     ``multiplicative_pow``: True, ``mu`` is 0.5 everywhere, use
     :func:`power_half` (``sqrt``, 3x faster per step on CPU than ``exp(mu
-    log x)``); False, use :func:`power`; None (``mu`` traced), decide at run
+    log x)``); False, use :func:`power`; None (a single step), decide at run
     time with a ``lax.cond`` around the whole update, which keeps each side
-    one fused pass but costs a copy of ``w`` per step (under ``vmap`` over
-    ``mu`` both sides run and the right one is selected).
+    one fused pass but costs a copy of ``w``. Under ``vmap`` over ``mu``
+    both sides run and the right one is selected.
     """
     if p.stdp_algorithm != "multiplicative_pow" or half is not None:
         return _apply_update(w, hebb_plus, hebb_minus, p, power_half if half else power)
@@ -162,13 +162,15 @@ def apply_update(
 
 @dataclasses.dataclass(frozen=True)
 class FastPaths:
-    """Static choices of exact fast paths, made from parameter values.
+    """Static choices of exact fast paths.
 
-    ``half``: ``mu`` is 0.5 everywhere (True), is not (False), or is traced
-    (None): see :func:`apply_update`. ``merged``: ``additive`` with concrete
-    scalar learning rates, so the two Hebbian products can be one (see
-    ``jstdp._linear.update``). Traced learning rates (a ``vmap`` over them
-    shares the products between parameter sets) keep two products.
+    ``half``: ``mu`` is 0.5 everywhere (True), is not (False), or unknown
+    until run time (None): see :func:`apply_update`. The run functions
+    decide it once per call, inside the jitted loop. ``merged``:
+    ``additive`` with concrete scalar learning rates, so the two Hebbian
+    products can be one (see ``jstdp._linear.update``). Traced learning
+    rates (a ``vmap`` over them shares the products between parameter sets)
+    keep two products.
     """
 
     half: bool | None = None
@@ -179,11 +181,13 @@ UNKNOWN = FastPaths()  # nothing known before tracing: decide at run time
 
 
 def fast_paths(p: STDPParameters) -> FastPaths:
-    """The :class:`FastPaths` that the values of ``p`` known now allow."""
-    mu = _concrete(p.mu)
+    """The :class:`FastPaths` that ``p`` allows before tracing.
+
+    Only whether values are known (and their shapes) counts, never the
+    values themselves, so a new value never recompiles.
+    """
     etas = [_concrete(p.eta_plus), _concrete(p.eta_minus)]
     return FastPaths(
-        half=None if mu is None else bool(np.all(mu == 0.5)),
         merged=p.stdp_algorithm == "additive"
         and all(eta is not None and eta.ndim == 0 for eta in etas),
     )

@@ -34,8 +34,8 @@ sampled by comparison, so no gradient reaches ``rates_hz``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -142,15 +142,42 @@ def _closed_step(layer: Layer, paths: FastPaths, consts, carry, x):
     return (w, RunState(neuron, stdp, state.step + 1, count)), (z_in, z_out)
 
 
-@functools.cache
-def _step(loop: str, layer: Layer, paths: FastPaths) -> Callable:
-    """The scan step, built once per key so that the jit cache of ``_scan``
-    (keyed on the static step) is reused."""
-    fn = {"open": _open_step, "closed": _closed_step}[loop]
-    return functools.partial(fn, layer, paths)
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """One scan step: open or closed loop, dense or conv2d, with its static
+    fast paths. Hashable by value: the static key of the jitted scan."""
+
+    loop: str
+    layer: Layer
+    paths: FastPaths
+
+    def __call__(self, consts, carry, x):
+        fn = _open_step if self.loop == "open" else _closed_step
+        return fn(self.layer, self.paths, consts, carry, x)
 
 
 def _scan_body(step, consts, carry, xs, *, steps, record_every):
+    """:func:`_scan_steps`, for ``multiplicative_pow`` in two branches.
+
+    Whether ``mu`` is 0.5 (the ``sqrt`` path, see ``_rules.apply_update``) is
+    decided once per call by a ``lax.cond`` around the whole loop, so each
+    branch's step has a static choice and ``mu`` stays a traced value:
+    changing it does not recompile.
+    """
+    run = functools.partial(_scan_steps, steps=steps, record_every=record_every)
+    if consts[0].stdp_algorithm != "multiplicative_pow" or step.paths.half is not None:
+        return run(step, consts, carry, xs)
+    general, half = (
+        functools.partial(
+            run,
+            dataclasses.replace(step, paths=dataclasses.replace(step.paths, half=h)),
+        )
+        for h in (False, True)
+    )
+    return jax.lax.cond(jnp.all(consts[0].mu == 0.5), half, general, consts, carry, xs)
+
+
+def _scan_steps(step, consts, carry, xs, *, steps, record_every):
     """``steps`` applications of ``step``; snapshots every ``record_every``."""
     body = functools.partial(step, consts)
     if record_every is None:
@@ -314,7 +341,7 @@ def _simulate(layer, z_pre_seq, z_post_seq, w, state_stdp, p_stdp, dt, options):
         )
     consts = (p_stdp.astype(w.dtype), jnp.asarray(dt, w.dtype))
     (w, state_stdp), snaps = _scan_chunked(
-        _step("open", layer, fast_paths(p_stdp)),
+        _Step("open", layer, fast_paths(p_stdp)),
         consts,
         _copy((w, state_stdp)),
         (z_pre_seq, z_post_seq),
@@ -458,7 +485,7 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, options):
         source,
     )
     (w, state), snaps = _scan_chunked(
-        _step("closed", layer, fast_paths(p_stdp)),
+        _Step("closed", layer, fast_paths(p_stdp)),
         consts,
         _copy((w, state)),
         xs,

@@ -40,7 +40,14 @@ from jstdp._conv import (
     unfold,
 )
 from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
-from jstdp._rules import FastPaths, apply_update, fast_paths, power, power_half
+from jstdp._rules import (
+    UNKNOWN,
+    FastPaths,
+    apply_update,
+    fast_paths,
+    power,
+    power_half,
+)
 
 # Both paths multiply the same numbers and differ only in the order of the
 # sums over batch and positions (up to ~10^3 terms): errors are relative to
@@ -256,19 +263,46 @@ def test_power_half_derivatives_are_jnp_powers():
     assert float(got[1]) != 0.0  # d/dmu sees mu, although sqrt does not
 
 
-def test_fast_paths_are_chosen_from_known_values():
+def test_fast_paths_depend_on_what_is_known_not_on_values():
+    assert fast_paths(jstdp.STDPParameters()) == FastPaths(merged=True)
     pow_ = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", mu=0.5)
-    assert fast_paths(pow_) == FastPaths(half=True, merged=False)
-    assert fast_paths(pow_.replace(mu=0.75)).half is False
-    assert fast_paths(pow_.replace(mu=jnp.asarray([0.5, 0.6]))).half is False
-    assert fast_paths(jstdp.STDPParameters()).merged  # additive, scalar rates
+    assert fast_paths(pow_) == fast_paths(pow_.replace(mu=0.75)) == UNKNOWN
     per_synapse = jstdp.STDPParameters(eta_plus=jnp.full((3, 4), 0.1))
     assert not fast_paths(per_synapse).merged
     assert not fast_paths(jstdp.STDPParameters(stdp_algorithm="additive_step")).merged
     seen = []
-    jax.jit(lambda p: seen.append(fast_paths(p)))(pow_)
-    jax.vmap(lambda mu: seen.append(fast_paths(pow_.replace(mu=mu))))(jnp.ones(2))
-    assert seen == [FastPaths(half=None, merged=False)] * 2
+    jax.jit(lambda p: seen.append(fast_paths(p)))(jstdp.STDPParameters())
+    assert seen == [UNKNOWN]
+
+
+def test_runs_take_sqrt_at_one_half_without_recompiling(compiles):
+    """``simulate_linear`` decides mu == 0.5 inside the compiled loop: a new
+    ``mu`` reuses the program, and each value gets its own branch (sqrt at
+    0.5, the general power otherwise), as a loop of single steps does."""
+    z_pre, z_post, w, _ = linear_case(6, jnp.float32)
+    z_pre, z_post = (jnp.stack([z, z[::-1]]) for z in (z_pre, z_post))
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", eta_plus=0.05)
+    runs = {}
+    for k, mu in enumerate((0.75, 0.5, 0.6)):
+        if k == 1:
+            compiles.clear()
+        runs[mu] = jstdp.simulate_linear(z_pre, z_post, w, None, p.replace(mu=mu))
+    assert compiles == []
+    for mu, (w_run, _, _) in runs.items():
+        q, s = p.replace(mu=mu), jstdp.STDPState.zeros_like(z_pre[0], z_post[0])
+        w_loop = w
+        for t in range(2):
+            w_loop, s = jstdp.stdp_step_linear(z_pre[t], z_post[t], w_loop, s, q)
+        np.testing.assert_array_equal(w_run, w_loop)
+    # The sqrt branch ran at 0.5: its result is not the general power's.
+    q = p.replace(mu=0.5).astype(jnp.float32)
+    state = jstdp.STDPState.zeros_like(z_pre[0], z_post[0])
+    general = w
+    for t in range(2):
+        state = jstdp.stdp_step_linear(z_pre[t], z_post[t], general, state, q)[1]
+        general = update(general, z_pre[t], z_post[t], state, q, FastPaths(half=False))
+    assert_same_update(runs[0.5][0], general, w, F32_REL)
+    assert not np.array_equal(runs[0.5][0], general)
 
 
 @pytest.mark.parametrize("mu", [0.5, 0.75])

@@ -253,20 +253,6 @@ def test_jit_of_the_public_function_retraces_only_for_static_changes():
     np.testing.assert_array_equal(direct(z_pre[0], z_post[0], w, state, p)[0], w1)
 
 
-@pytest.fixture
-def compiles():
-    """Counts XLA compilations while the test runs."""
-    events = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    yield events
-    jax.monitoring.unregister_event_duration_listener(listener)
-
-
 def test_a_python_loop_of_steps_compiles_once(compiles):
     z_pre, z_post, w = random_run(7, 5, 2, 3, 2)
     w = jnp.asarray(w, jnp.float32)
