@@ -144,9 +144,9 @@ UnfoldMethod = Literal["slices", "patches"]
 UNFOLD_METHODS: tuple[str, ...] = ("slices", "patches")
 # XLA:CPU contracts a long (batch, position) axis into a small C_out x F
 # result ~1.5x faster with both operands positions-first; larger results
-# are faster features-first (2 cores, benchmarks/run.py: C-mnist, C_out x F
-# = 32 x 50, 2.1 -> 1.4 ms per step; C-deep, 64 x 288, 3.4 -> 8.1 ms if
-# positions-first).
+# are faster features-first (2 cores, benchmarks/run.py, min of 7: C-mnist,
+# C_out x F = 32 x 50, 2.0 -> 1.1 ms per step; C-deep, 64 x 288, 3.4 ms,
+# 4.2-6.3 ms if positions-first).
 POSITIONS_FIRST_MAX = 2048
 
 
@@ -255,8 +255,8 @@ def stdp_step_conv2d(
             path, ``U`` from ``lax.conv_general_dilated_patches``
             (:func:`unfold`) and Norse's einsum. Both give the same ``U``;
             the sums differ only in rounding order (a few float32 ulp);
-            ``"slices"`` is 3-6x faster on CPU (2 cores, min of 5 runs: 8.1
-            -> 1.4 ms per C-mnist step of benchmarks/run.py, 12.5 -> 3.7 ms
+            ``"slices"`` is 3-7x faster on CPU (2 cores, min of 5 runs: 7.3
+            -> 1.0 ms per C-mnist step of benchmarks/run.py, 11.5 -> 3.4 ms
             per C-deep step).
 
     Returns:
