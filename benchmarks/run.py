@@ -442,7 +442,7 @@ CONFIGS = {
     "full": {
         "workloads": wk.FULL,
         "targets": True,
-        "timing": dict(budget_s=20.0, min_reps=3, max_reps=7),
+        "timing": dict(budget_s=40.0, min_reps=5, max_reps=15),
         "sweep_base": wk.FULL[1],
         "sweep_steps": 10,
         "sweep_k": 64,
