@@ -78,7 +78,7 @@ def _shortfall(r) -> str:
     family = _family(r["workload"])
     need, got = REQUIRED_RATIO[family], r["norse_over_jstdp"]
     best, of_bound = r["norse_over_bound"], r["jstdp_over_bound"]
-    text = f"- {r['workload']} ({r['algorithm']}): Norse/jstdp {got:.1f}x"
+    text = f"- {r['workload']} ({r['algorithm']}): Norse/jstdp {got:.3g}x"
     if got < need:
         text += f" of the {need:g}x asked for; "
         if best < need:
@@ -388,8 +388,8 @@ def markdown(result) -> str:
         lines.append(
             f"| {r['workload']} | {r['shape']} | {r['algorithm']} | {steps} "
             f"| {r['reps']} | {_ms(r['jstdp_ms_per_step'])} "
-            f"| {_ms(r['norse_ms_per_step'])} | **{r['norse_over_jstdp']:.1f}x** "
-            f"({r['norse_over_jstdp_min']:.1f}x) "
+            f"| {_ms(r['norse_ms_per_step'])} | **{r['norse_over_jstdp']:.3g}x** "
+            f"({r['norse_over_jstdp_min']:.3g}x) "
             f"| {'—' if bound is None else f'{bound:.3g}'} "
             f"| {'—' if of_bound is None else f'{of_bound:.1f}'} "
             f"| {'—' if best is None else f'{best:.1f}'} "
@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{r['workload']:9s} {r['algorithm']:19s} jstdp "
             f"{_ms(r['jstdp_ms_per_step'])} ms  Norse "
-            f"{_ms(r['norse_ms_per_step'])} ms  ratio {r['norse_over_jstdp']:.1f}x"
+            f"{_ms(r['norse_ms_per_step'])} ms  ratio {r['norse_over_jstdp']:.3g}x"
             + (
                 f"  of bound {r['jstdp_over_bound']:.1f}"
                 if r["jstdp_over_bound"]
