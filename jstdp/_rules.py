@@ -126,6 +126,27 @@ def amplitudes(
     raise ValueError(f"unknown stdp_algorithm {p.stdp_algorithm!r}")
 
 
+def all_half(mu: jax.Array) -> jax.Array:
+    """Whether every ``mu`` is 0.5: the predicate of the ``sqrt`` branch.
+
+    Under ``vmap`` the answer is one for all parameter sets (every set's
+    ``mu`` is 0.5, or the general power serves them all), so a ``lax.cond``
+    on it stays a branch instead of running both sides for every set. No
+    gradient flows through it (it is a comparison).
+    """
+    return _all_half(jax.lax.stop_gradient(mu))
+
+
+@jax.custom_batching.custom_vmap
+def _all_half(mu: jax.Array) -> jax.Array:
+    return jnp.all(mu == 0.5)
+
+
+@_all_half.def_vmap
+def _all_half_vmap(axis_size, in_batched, mu):
+    return jnp.all(mu == 0.5), False
+
+
 def apply_update(
     w: jax.Array,
     hebb_plus: jax.Array,
@@ -143,14 +164,13 @@ def apply_update(
     ``multiplicative_pow``: True, ``mu`` is 0.5 everywhere, use
     :func:`power_half` (``sqrt``, 3x faster per step on CPU than ``exp(mu
     log x)``); False, use :func:`power`; None (a single step), decide at run
-    time with a ``lax.cond`` around the whole update, which keeps each side
-    one fused pass but costs a copy of ``w``. Under ``vmap`` over ``mu``
-    both sides run and the right one is selected.
+    time with a ``lax.cond`` on :func:`all_half` around the whole update,
+    which keeps each side one fused pass but costs a copy of ``w``.
     """
     if p.stdp_algorithm != "multiplicative_pow" or half is not None:
         return _apply_update(w, hebb_plus, hebb_minus, p, power_half if half else power)
     return jax.lax.cond(
-        jnp.all(p.mu == 0.5),
+        all_half(p.mu),
         functools.partial(_apply_update, pow_fn=power_half),
         functools.partial(_apply_update, pow_fn=power),
         w,

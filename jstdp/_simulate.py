@@ -48,7 +48,7 @@ from jstdp._conv import conv_output_shape, drive_conv2d, step_conv2d_jit
 from jstdp._linear import drive_linear, step_linear_jit
 from jstdp._neurons import LIFParameters, poisson_step
 from jstdp._parameters import STDPParameters, STDPState
-from jstdp._rules import FastPaths, check_concrete, check_rank, fast_paths
+from jstdp._rules import FastPaths, all_half, check_concrete, check_rank, fast_paths
 
 Layer = str  # "linear" | "conv2d"
 
@@ -160,9 +160,11 @@ def _scan_body(step, consts, carry, xs, *, steps, record_every):
     """:func:`_scan_steps`, for ``multiplicative_pow`` in two branches.
 
     Whether ``mu`` is 0.5 (the ``sqrt`` path, see ``_rules.apply_update``) is
-    decided once per call by a ``lax.cond`` around the whole loop, so each
-    branch's step has a static choice and ``mu`` stays a traced value:
-    changing it does not recompile.
+    decided once per call by a ``lax.cond`` on ``_rules.all_half`` around
+    the whole loop, so each branch's step has a static choice and ``mu``
+    stays a traced value: changing it does not recompile. Under ``vmap`` over
+    ``mu`` one branch serves every set: sqrt if all are 0.5, else the
+    general power.
     """
     run = functools.partial(_scan_steps, steps=steps, record_every=record_every)
     if consts[0].stdp_algorithm != "multiplicative_pow" or step.paths.half is not None:
@@ -174,7 +176,7 @@ def _scan_body(step, consts, carry, xs, *, steps, record_every):
         )
         for h in (False, True)
     )
-    return jax.lax.cond(jnp.all(consts[0].mu == 0.5), half, general, consts, carry, xs)
+    return jax.lax.cond(all_half(consts[0].mu), half, general, consts, carry, xs)
 
 
 def _scan_steps(step, consts, carry, xs, *, steps, record_every):

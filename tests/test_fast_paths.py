@@ -333,6 +333,26 @@ def test_pow_under_vmap_over_mu_equals_each_run():
         assert_same_update(got[k], step(float(mu))[0], w, F32_REL)
 
 
+def test_vmap_over_mu_runs_one_branch_for_all_sets():
+    """Under ``vmap``, all sets at mu = 0.5 take sqrt (the single runs'
+    bits); a mix takes the general power for every set (0.5 included, a few
+    ulp from sqrt), instead of running both branches and selecting."""
+    z_pre, z_post, w, _ = linear_case(7, jnp.float32)
+    z_pre, z_post = (jnp.stack([z, z[::-1], z]) for z in (z_pre, z_post))
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", eta_plus=0.05)
+
+    def run(mu):
+        return jstdp.simulate_linear(z_pre, z_post, w, None, p.replace(mu=mu))[0]
+
+    single = {mu: run(mu) for mu in (0.5, 0.7)}
+    both_half = jax.vmap(run)(jnp.asarray([0.5, 0.5], jnp.float32))
+    np.testing.assert_array_equal(both_half[1], single[0.5])
+    mixed = jax.vmap(run)(jnp.asarray([0.5, 0.7], jnp.float32))
+    np.testing.assert_array_equal(mixed[1], single[0.7])
+    assert_same_update(mixed[0], single[0.5], w, F32_REL)
+    assert not np.array_equal(mixed[0], single[0.5])  # the general power ran
+
+
 def test_gradient_in_mu_at_one_half_is_the_general_paths(x64):
     z_pre, z_post, w, state = linear_case(4, jnp.float64)
     p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", eta_plus=0.05)
