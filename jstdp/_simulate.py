@@ -111,7 +111,8 @@ class Record:
 
 
 # The jitted cores of stdp_step_linear / _conv2d, which take the static
-# FastPaths that the run functions choose from the concrete parameters.
+# FastPaths that the run functions choose from what they know of the
+# parameters (never from values; mu = 0.5 is decided in _scan_body).
 _STDP_STEPS = {"linear": step_linear_jit, "conv2d": step_conv2d_jit}
 
 
