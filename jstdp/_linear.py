@@ -14,6 +14,7 @@ from jstdp._rules import (
     UNKNOWN,
     FastPaths,
     apply_update,
+    bound,
     check_concrete,
     check_rank,
     check_shapes,
@@ -56,8 +57,7 @@ def update(
     if paths.merged:
         left = jnp.concatenate([p.eta_plus * z_post, -p.eta_minus * state.t_post])
         right = jnp.concatenate([state.t_pre, z_pre])
-        w = w + jnp.einsum("bi,bj->ij", left, right, precision=HIGHEST)
-        return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
+        return bound(w + jnp.einsum("bi,bj->ij", left, right, precision=HIGHEST), p)
     hebb_plus = jnp.einsum("bi,bj->ij", z_post, state.t_pre, precision=HIGHEST)
     hebb_minus = jnp.einsum("bi,bj->ij", state.t_post, z_pre, precision=HIGHEST)
     return apply_update(w, hebb_plus, hebb_minus, p, paths.half)

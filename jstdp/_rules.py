@@ -206,17 +206,23 @@ def fast_paths(p: STDPParameters) -> FastPaths:
     Only whether values are known (and their shapes) counts, never the
     values themselves, so a new value never recompiles.
     """
-    etas = [_concrete(p.eta_plus), _concrete(p.eta_minus)]
+    etas = (p.eta_plus, p.eta_minus)
     return FastPaths(
         merged=p.stdp_algorithm == "additive"
-        and all(eta is not None and eta.ndim == 0 for eta in etas),
+        and all(
+            not isinstance(eta, jax.core.Tracer) and np.ndim(eta) == 0 for eta in etas
+        ),
     )
+
+
+def bound(w: jax.Array, p: STDPParameters) -> jax.Array:
+    """``clip(w, w_min, w_max)`` with ``hardbound``, else ``w`` unchanged."""
+    return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
 
 
 def _apply_update(w, hebb_plus, hebb_minus, p, pow_fn):
     a_plus, a_minus = amplitudes(w, p, pow_fn)
-    w = w + (a_plus * hebb_plus - a_minus * hebb_minus)
-    return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
+    return bound(w + (a_plus * hebb_plus - a_minus * hebb_minus), p)
 
 
 def prepare(

@@ -170,14 +170,13 @@ def _scan_body(step, consts, carry, xs, *, steps, record_every):
     run = functools.partial(_scan_steps, steps=steps, record_every=record_every)
     if consts[0].stdp_algorithm != "multiplicative_pow" or step.paths.half is not None:
         return run(step, consts, carry, xs)
-    general, half = (
-        functools.partial(
-            run,
-            dataclasses.replace(step, paths=dataclasses.replace(step.paths, half=h)),
-        )
-        for h in (False, True)
-    )
-    return jax.lax.cond(all_half(consts[0].mu), half, general, consts, carry, xs)
+
+    def branch(half: bool):
+        paths = dataclasses.replace(step.paths, half=half)
+        return functools.partial(run, dataclasses.replace(step, paths=paths))
+
+    mu_is_half = all_half(consts[0].mu)
+    return jax.lax.cond(mu_is_half, branch(True), branch(False), consts, carry, xs)
 
 
 def _scan_steps(step, consts, carry, xs, *, steps, record_every):
