@@ -128,8 +128,8 @@ def test_the_layout_follows_the_size_of_the_result():
         post = jnp.zeros((2, c_out, 16))
         pre = jnp.zeros((2, c_in, 6, 6))
         assert (c_out * c_in * 9 <= POSITIONS_FIRST_MAX) == positions_first
-        text = jax.jit(lambda a, b: hebbian(a, b, (3, 3), p, "slices"))
-        text = text.lower(post, pre).as_text()
+        step = jax.jit(lambda a, b: hebbian(a, b, (3, 3), p, "slices"))
+        text = step.lower(post, pre).as_text()
         # positions first: the (batch, positions, C_out) transpose of post
         assert (f"tensor<2x16x{c_out}xf32>" in text) == positions_first
 

@@ -82,8 +82,8 @@ def norse_parameters(dtype, values, rule, mu, hardbound, **geometry):
 def run_side_by_side(jstdp_step, norse_step, z_pre, z_post, w0, p, p_norse, dt):
     """Run both for ``len(z_pre)`` steps, assert closeness after every step.
 
-    Returns the largest absolute difference seen (NaN == NaN counts as 0) and
-    whether any weight ended up exactly on a bound.
+    Returns jstdp's final weights and whether any weight ended up exactly on
+    a bound.
     """
     dtype = w0.dtype.type
     tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
@@ -94,7 +94,7 @@ def run_side_by_side(jstdp_step, norse_step, z_pre, z_post, w0, p, p_norse, dt):
         torch.zeros(z_pre.shape[1:], dtype=tdtype),
         torch.zeros(z_post.shape[1:], dtype=tdtype),
     )
-    largest, on_bound = 0.0, False
+    on_bound = False
     for k in range(len(z_pre)):
         # jstdp takes the bool spikes as they are; Norse needs floats.
         w, state = jstdp_step(z_pre[k], z_post[k], w, state, p, dt)
@@ -127,10 +127,8 @@ def run_side_by_side(jstdp_step, norse_step, z_pre, z_post, w0, p, p_norse, dt):
                 equal_nan=True,
                 err_msg=f"{name} after step {k}",
             )
-            finite = ~(np.isnan(got) & np.isnan(want))
-            largest = max(largest, float(np.max(np.abs(got - want)[finite])))
         on_bound |= bool(np.any((w == p.w_min) | (w == p.w_max)))
-    return largest, on_bound
+    return np.asarray(w), on_bound
 
 
 def seeded(*case):
@@ -244,7 +242,7 @@ def test_multiplicative_pow_without_bound_matches_norse_including_nan(x64, mu):
     p_norse = norse_parameters(torch.float64, big, "multiplicative_pow", mu, False)
     w0 = rng.uniform(PARAMS["w_min"], PARAMS["w_max"], (5, 7))
     z_pre, z_post = spikes(rng, (4, 7), 0.6), spikes(rng, (4, 5), 0.6)
-    run_side_by_side(
+    w, _ = run_side_by_side(
         jstdp.stdp_step_linear,
         norse_stdp.stdp_step_linear,
         z_pre,
@@ -254,11 +252,6 @@ def test_multiplicative_pow_without_bound_matches_norse_including_nan(x64, mu):
         p_norse,
         DT,
     )
-    w = w0
-    state = jstdp.STDPState.zeros_like(z_pre[0], z_post[0], np.float64)
-    for k in range(STEPS):
-        w, state = jstdp.stdp_step_linear(z_pre[k], z_post[k], w, state, p, DT)
-    w = np.asarray(w)
     if mu == 0.5:
         assert np.isnan(w).any() and not np.isnan(w).all()
     else:
