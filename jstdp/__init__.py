@@ -1,25 +1,17 @@
-"""jstdp: Norse-exact spike-timing-dependent plasticity in JAX.
+"""jstdp: spike-timing-dependent plasticity for JAX.
 
-Public API (import from ``jstdp``); ``jstdp.interop`` (torch / Norse) is a
-separate, optional module so that ``import jstdp`` never imports torch.
+The Norse face (``STDPParameters``, ``STDPState``, ``stdp_step_linear``,
+``stdp_step_conv2d``) reproduces ``norse.torch.functional.stdp`` exactly.
+Networks (``Network``, ``Input``, ``Population``, ``Projection``) of neurons
+(:mod:`jstdp.neurons`), connections (:mod:`jstdp.connections`) and rules
+(:mod:`jstdp.rules`) run under one jitted ``lax.scan`` (``run``); ``replay``
+drives any rule with given spike trains. ``jstdp.interop`` (torch / Norse)
+and ``jstdp.nn`` (Flax NNX) are imported on their own, so ``import jstdp``
+never imports torch or ``flax.nnx``.
 """
 
-from jstdp._checks import check_finite, validate_parameters
-from jstdp._conv import stdp_step_conv2d
-from jstdp._linear import stdp_step_linear
-from jstdp._neurons import (
-    ConductanceLIFParameters,
-    ConductanceLIFState,
-    LIFFeedForwardState,
-    LIFParameters,
-    lif_feed_forward_step,
-    poisson_encode,
-    poisson_step,
-    superspike,
-)
-from jstdp._parameters import ALGORITHMS, STDPParameters, STDPState
-from jstdp._simulate import (
-    PoissonInput,
+from jstdp import connections, neurons, rules
+from jstdp._loops import (
     Record,
     RunState,
     run_conv2d,
@@ -27,26 +19,56 @@ from jstdp._simulate import (
     simulate_conv2d,
     simulate_linear,
 )
+from jstdp._network import Input, Network, NetworkState, Population, Projection
+from jstdp._norse import STDPParameters, stdp_step_conv2d, stdp_step_linear
+from jstdp._run import ReplayState, Save, replay, run
 from jstdp._sweep import parameter_grid, run_sweep
+from jstdp._validation import check_finite, validate_parameters
+from jstdp.neurons import (
+    AdaptiveThreshold,
+    ConductanceLIFParameters,
+    ConductanceLIFState,
+    LIFFeedForwardState,
+    LIFParameters,
+    PoissonInput,
+    lif_feed_forward_step,
+    poisson_encode,
+    poisson_step,
+    superspike,
+)
+from jstdp.rules import ALGORITHMS, STDPState
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ALGORITHMS",
+    "AdaptiveThreshold",
     "ConductanceLIFParameters",
     "ConductanceLIFState",
+    "Input",
     "LIFFeedForwardState",
     "LIFParameters",
+    "Network",
+    "NetworkState",
     "PoissonInput",
+    "Population",
+    "Projection",
     "Record",
+    "ReplayState",
     "RunState",
     "STDPParameters",
     "STDPState",
+    "Save",
     "check_finite",
+    "connections",
     "lif_feed_forward_step",
+    "neurons",
     "parameter_grid",
     "poisson_encode",
     "poisson_step",
+    "replay",
+    "rules",
+    "run",
     "run_conv2d",
     "run_linear",
     "run_sweep",

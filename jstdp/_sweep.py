@@ -42,6 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jstdp._pytree import is_static
+
 SWEEP_AXIS = "sweep"
 
 
@@ -52,9 +54,7 @@ def _numeric_fields(base: Any) -> list[str]:
             f"base must be a flax.struct parameter dataclass instance, got "
             f"{type(base).__name__}"
         )
-    return [
-        f.name for f in dataclasses.fields(base) if f.metadata.get("pytree_node", True)
-    ]
+    return [f.name for f in dataclasses.fields(base) if not is_static(f)]
 
 
 def parameter_grid(
@@ -123,9 +123,11 @@ def parameter_grid(
     for name in numeric:
         if name in field_values:
             leaves[name] = jnp.stack([jnp.asarray(row[name]) for row in rows])
-        else:
-            value = jnp.asarray(getattr(base, name))
-            leaves[name] = jnp.broadcast_to(value, (k, *value.shape))
+        else:  # a number, an array or a nested pytree (a wrapped neuron)
+            leaves[name] = jax.tree.map(
+                lambda x: jnp.broadcast_to(jnp.asarray(x), (k, *jnp.shape(x))),
+                getattr(base, name),
+            )
     return base.replace(**leaves), rows
 
 

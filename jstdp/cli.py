@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from jstdp._parameters import ALGORITHMS
+from jstdp.rules.norse import ALGORITHMS
 
 QUICK_SECONDS = 2.0
 

@@ -24,9 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jstdp._conv import stdp_step_conv2d
-from jstdp._linear import stdp_step_linear
-from jstdp._parameters import NUMERIC_FIELDS, STDPParameters, STDPState
+from jstdp._norse import STDPParameters, stdp_step_conv2d, stdp_step_linear
+from jstdp.rules.norse import NUMERIC_FIELDS, STDPState
 
 if TYPE_CHECKING:
     import torch

@@ -1,21 +1,23 @@
 """Flax NNX layers that learn by STDP on every call.
 
-A layer holds its weights, the postsynaptic neurons' state and the STDP traces
-in its own :class:`flax.nnx.Variable` types, so it sits in any NNX model:
+A layer is a one-projection network (``Input -> Population``, Norse's rule;
+:class:`jstdp.Network`) whose state lives in the layer's own
+:class:`flax.nnx.Variable` types, so it sits in any NNX model:
 
 - :class:`STDPWeight`: the weights. Not an ``nnx.Param``, so gradient
   optimisers that filter on ``nnx.Param`` (``nnx.Optimizer(model, tx,
   wrt=nnx.Param)``, ``nnx.grad``) leave them alone;
 - :class:`STDPTrace`: the pre- and postsynaptic traces (``STDPState``);
 - :class:`NeuronState`: the neurons' state pytree (``LIFFeedForwardState``
-  for the default LIF neurons).
+  for the default LIF neurons);
+- :class:`SpikeHistory`: the input spikes still in transit (the delay) and
+  the step count.
 
-One call is one time step of the closed loop of ``jstdp.run_linear`` /
-``jstdp.run_conv2d``::
+One call is one time step of :meth:`jstdp.Network.step`::
 
-    drive = z_pre @ w.T            (or conv2d(z_pre, w))
+    drive = z_pre[t - delay] @ w.T            (or conv2d(z_pre[t - delay], w))
     z_post, neuron = p_neuron.step(drive, neuron, dt)
-    w, traces = stdp_step_*(z_pre, z_post, w, traces, p_stdp, dt)   # learning only
+    w, traces = stdp_step_*(z_pre[t], z_post, w, traces, p_stdp, dt)   # learning only
 
 Parameters are stored as arrays of the layer's dtype, so changing a value
 (:meth:`STDPLinear.set_parameters`) does not retrace ``nnx.jit``; changing a
@@ -43,14 +45,17 @@ import jax.numpy as jnp
 from flax import nnx
 from jax.typing import ArrayLike, DTypeLike
 
-from jstdp._checks import validate_parameters
-from jstdp._conv import conv_output_shape, drive_conv2d, stdp_step_conv2d
-from jstdp._linear import drive_linear, stdp_step_linear
-from jstdp._neurons import LIFParameters
-from jstdp._parameters import STDPParameters, STDPState
-from jstdp._rules import check_concrete
+from jstdp import _validation as v
+from jstdp._network import Input, Network, NetworkState, Population, Projection
+from jstdp._norse import STDPParameters, check_concrete
+from jstdp.connections._common import pair
+from jstdp.connections.conv2d import conv_output_shape
+from jstdp.connections.dense import Dense
+from jstdp.neurons.lif import LIFParameters
+from jstdp.rules.norse import STDPState
 
 Initializer = Callable[[jax.Array, tuple[int, ...], DTypeLike], jax.Array]
+PRE, POST, NAME = "pre", "post", "w"
 
 
 class STDPWeight(nnx.Variable):
@@ -63,6 +68,10 @@ class STDPTrace(nnx.Variable):
 
 class NeuronState(nnx.Variable):
     """The state pytree of a layer's postsynaptic neurons."""
+
+
+class SpikeHistory(nnx.Variable):
+    """Input spikes in transit (the delay line) and the step count."""
 
 
 def _as_arrays(p: Any, dtype: DTypeLike) -> Any:
@@ -83,32 +92,22 @@ def _uniform_bounds(p_stdp: STDPParameters) -> Initializer:
 
 
 def _check_stdp(p_stdp: object) -> STDPParameters:
-    if not isinstance(p_stdp, STDPParameters):
-        raise TypeError(
-            f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
-        )
-    return p_stdp
+    return v.instance("p_stdp", p_stdp, STDPParameters)
 
 
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+def _check_positive(name: str, value: object) -> int:
+    return v.integer(name, value, 1)
 
 
 def _check_pair(name: str, value: object, pair_only: bool = False) -> tuple[int, int]:
     """``value`` as an ``(h, w)`` pair of positive ints (an int means ``(v, v)``)."""
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        pair = tuple(value)
-    elif isinstance(value, int) and not pair_only:
-        pair = (value, value)
-    else:
-        pair = None
-    if pair is None or any(
-        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair
-    ):
+    if pair_only and not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"{name} must be a pair (h, w) of ints >= 1, got {value!r}")
+    try:
+        return pair(name, value, 1)
+    except ValueError:
         kind = "a pair (h, w)" if pair_only else "an int or a pair (h, w)"
-        raise ValueError(f"{name} must be {kind} of ints >= 1, got {value!r}")
-    return pair
+        raise ValueError(f"{name} must be {kind} of ints >= 1, got {value!r}") from None
 
 
 class _STDPLayer(nnx.Module):
@@ -116,22 +115,25 @@ class _STDPLayer(nnx.Module):
 
     def __init__(
         self,
-        w_shape: tuple[int, ...],
+        connection: Any,
+        shapes: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]],
         batch_size: int,
         p_stdp: STDPParameters,
         p_neuron: Any | None,
         dt: ArrayLike,
         learning: bool,
+        delay: int,
         w_init: Initializer | None,
         dtype: DTypeLike,
         rngs: nnx.Rngs,
     ) -> None:
-        if not isinstance(learning, bool):
-            raise TypeError(f"learning must be a bool, got {learning!r}")
-        if not jnp.issubdtype(dtype, jnp.floating):
-            raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
-        self.dtype = jnp.dtype(dtype)
-        self.learning = learning
+        self.learning = v.flag("learning", learning)
+        self.dtype = v.floating_dtype("dtype", dtype)
+        self.delay = v.integer("delay", delay, 0)
+        if not isinstance(rngs, nnx.Rngs):
+            raise TypeError(f"rngs must be flax.nnx.Rngs, got {type(rngs).__name__}")
+        self.connection = connection
+        self.pre_shape, self.post_shape, w_shape = shapes
         p_neuron = LIFParameters() if p_neuron is None else p_neuron
         self.set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
         init = _uniform_bounds(p_stdp) if w_init is None else w_init
@@ -156,16 +158,17 @@ class _STDPLayer(nnx.Module):
         numeric field does not retrace ``nnx.jit``; a new static field does.
 
         Raises:
-            ValueError: ``dt <= 0``, ``w_min >= w_max``, or another constraint
-                of :func:`jstdp.validate_parameters` on ``p_stdp`` and
+            ValueError: ``dt`` not a positive finite scalar, ``w_min >=
+                w_max``, or another constraint of
+                :func:`jstdp.validate_parameters` on ``p_stdp`` and
                 ``p_neuron`` with ``dt`` (e.g. ``dt * tau_inv >= 1``).
             TypeError: ``p_stdp`` is not ``STDPParameters``, or ``p_neuron``
                 lacks ``initial_state`` / ``step``.
         """
         p_stdp = self.p_stdp if p_stdp is None else _check_stdp(p_stdp)
-        dt = self.dt if dt is None else dt
+        dt = self.dt if dt is None else v.time_step(dt)
         check_concrete(p_stdp, dt)
-        validate_parameters(p_stdp, dt)
+        v.validate_parameters(p_stdp, dt)
         if p_neuron is not None:
             if not all(
                 callable(getattr(p_neuron, m, None)) for m in ("initial_state", "step")
@@ -174,10 +177,24 @@ class _STDPLayer(nnx.Module):
                     "p_neuron must implement initial_state(shape, dtype) and "
                     f"step(drive, state, dt), got {type(p_neuron).__name__}"
                 )
-            validate_parameters(p_neuron, dt)
+            v.validate_parameters(p_neuron, dt)
             self.p_neuron = nnx.data(_as_arrays(p_neuron, self.dtype))
         self.p_stdp = nnx.data(p_stdp.astype(self.dtype))
         self.dt = nnx.data(jnp.asarray(dt, self.dtype))
+
+    def _network(self) -> Network:
+        return Network.unchecked(
+            (
+                Input(PRE, self.pre_shape),
+                Population(POST, self.p_neuron, self.post_shape),
+            ),
+            (
+                Projection(
+                    PRE, POST, self.connection, self.w[...], rule=self.p_stdp,
+                    delay=self.delay, name=NAME,
+                ),
+            ),
+        )  # fmt: skip
 
     def reset(self, batch_size: int | None = None) -> None:
         """Zero the traces and restart the neurons, for ``batch_size`` samples.
@@ -187,15 +204,15 @@ class _STDPLayer(nnx.Module):
         """
         if batch_size is None:
             batch_size = self.batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch_size = batch_size
-        pre, post = self._spike_shapes(batch_size)
-        self.t_pre = STDPTrace(jnp.zeros(pre, self.dtype))
-        self.t_post = STDPTrace(jnp.zeros(post, self.dtype))
-        self.neuron = NeuronState(self.p_neuron.initial_state(post, self.dtype))
+        self.batch_size = v.integer("batch_size", batch_size, 1)
+        state = self._network().init(self.batch_size, self.dtype)
+        stdp = state.rules[NAME]
+        self.t_pre = STDPTrace(stdp.t_pre)
+        self.t_post = STDPTrace(stdp.t_post)
+        self.neuron = NeuronState(state.neurons[POST])
+        pending = state.history[PRE] if self.delay > 1 else state.spikes[PRE]
+        self.pending = SpikeHistory(pending)
+        self.steps = SpikeHistory(state.step)
 
     def __call__(self, z_pre: ArrayLike, *, learning: bool | None = None) -> jax.Array:
         """One time step: drive the neurons, then (when learning) apply STDP.
@@ -212,33 +229,43 @@ class _STDPLayer(nnx.Module):
         Raises:
             ValueError: ``z_pre`` does not have the expected shape.
         """
-        z_pre = jnp.asarray(z_pre)
+        z_pre = v.spikes("z_pre", z_pre)
+        learning = self.learning if learning is None else v.flag("learning", learning)
         want = self.t_pre[...].shape
         if z_pre.shape != want:
             raise ValueError(
                 f"z_pre must have shape {want} {self._pre_layout}, got "
                 f"{z_pre.shape}; call reset(batch_size=...) for a new batch size"
             )
-        w = self.w[...]
-        drive = self._drive(z_pre.astype(self.dtype), w)
-        z_post, neuron = self.p_neuron.step(drive, self.neuron.get_value(), self.dt)
-        self.neuron.set_value(neuron)
-        learning = self.learning if learning is None else learning
+        pending = self.pending[...]
+        last = jnp.zeros(want, self.dtype) if self.delay > 1 else pending
+        state = NetworkState(
+            step=self.steps[...],
+            neurons={POST: self.neuron.get_value()},
+            spikes={PRE: last},
+            history={PRE: pending} if self.delay > 1 else {},
+            weights={NAME: self.w[...]},
+            rules={NAME: STDPState(self.t_pre[...], self.t_post[...])},
+            counts={},
+        )
+        state = self._network().step(state, {PRE: z_pre}, self.dt, learning)
+        self.neuron.set_value(state.neurons[POST])
+        self.pending[...] = state.history[PRE] if self.delay > 1 else state.spikes[PRE]
+        self.steps[...] = state.step
         if learning:
-            state = STDPState(self.t_pre[...], self.t_post[...])
-            w, state = self._stdp_step(z_pre, z_post, w, state)
-            self.w[...] = w
-            self.t_pre[...] = state.t_pre
-            self.t_post[...] = state.t_post
-        return z_post
+            self.w[...] = state.weights[NAME]
+            self.t_pre[...] = state.rules[NAME].t_pre
+            self.t_post[...] = state.rules[NAME].t_post
+        return state.spikes[POST]
 
 
 class STDPLinear(_STDPLayer):
     r"""A dense layer of spiking neurons whose weights learn by STDP.
 
-    Each call is one step: ``drive = z_pre @ w.T``, the neurons integrate the
-    drive (``p_neuron.step``), and, when learning, ``stdp_step_linear``
-    updates the weights (summed over the batch) and the traces.
+    Each call is one step: ``drive = z_pre[t - delay] @ w.T``, the neurons
+    integrate the drive (``p_neuron.step``), and, when learning,
+    ``stdp_step_linear`` updates the weights (summed over the batch) and the
+    traces.
 
     Args:
         in_features: number of presynaptic neurons ``n_pre``.
@@ -250,6 +277,8 @@ class STDPLinear(_STDPLayer):
             ``LIFParameters()``).
         dt: time step in seconds, > 0.
         learning: apply STDP on each call (a call may override it).
+        delay: steps until an input spike acts on the neurons (default 1;
+            see :class:`jstdp.Projection`).
         w_init: ``init(key, shape, dtype)`` for the weights (default uniform
             in ``[w_min, w_max)``).
         dtype: floating dtype of weights, traces and neuron state.
@@ -274,42 +303,35 @@ class STDPLinear(_STDPLayer):
         p_neuron: Any = None,
         dt: ArrayLike = 0.001,
         learning: bool = True,
+        delay: int = 1,
         w_init: Initializer | None = None,
         dtype: DTypeLike = jnp.float32,
         rngs: nnx.Rngs,
     ) -> None:
-        _check_positive("in_features", in_features)
-        _check_positive("out_features", out_features)
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = _check_positive("in_features", in_features)
+        self.out_features = _check_positive("out_features", out_features)
         super().__init__(
-            (out_features, in_features),
+            Dense(),
+            ((in_features,), (out_features,), (out_features, in_features)),
             batch_size,
-            STDPParameters() if p_stdp is None else p_stdp,
+            STDPParameters() if p_stdp is None else _check_stdp(p_stdp),
             p_neuron,
             dt,
             learning,
+            delay,
             w_init,
             dtype,
             rngs,
         )
 
-    def _spike_shapes(self, batch: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return (batch, self.in_features), (batch, self.out_features)
-
-    def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
-        return drive_linear(z_pre, w)
-
-    def _stdp_step(self, z_pre, z_post, w, state):
-        return stdp_step_linear(z_pre, z_post, w, state, self.p_stdp, self.dt)
-
 
 class STDPConv2d(_STDPLayer):
     r"""A 2-D convolutional layer of spiking neurons whose kernel learns by STDP.
 
-    Each call is one step: ``drive = conv2d(z_pre, w)`` (NCHW spikes, OIHW
-    kernel, with ``p_stdp``'s stride, padding and dilation), the neurons
-    integrate it, and, when learning, ``stdp_step_conv2d`` updates the kernel
-    (summed over batch and positions) and the traces.
+    Each call is one step: ``drive = conv2d(z_pre[t - delay], w)`` (NCHW
+    spikes, OIHW kernel, with ``p_stdp``'s stride, padding and dilation), the
+    neurons integrate it, and, when learning, ``stdp_step_conv2d`` updates
+    the kernel (summed over batch and positions) and the traces.
 
     Args:
         in_channels, out_channels: ``C_in``, ``C_out``.
@@ -318,7 +340,8 @@ class STDPConv2d(_STDPLayer):
         batch_size: samples per call; :meth:`reset` changes it.
         p_stdp: STDP parameters with the conv geometry (default
             ``STDPParameters(convolutional=True)``).
-        p_neuron, dt, learning, w_init, dtype, rngs: as :class:`STDPLinear`.
+        p_neuron, dt, learning, delay, w_init, dtype, rngs: as
+            :class:`STDPLinear`.
 
     Attributes:
         w: :class:`STDPWeight` ``(C_out, C_in, kh, kw)``.
@@ -345,15 +368,14 @@ class STDPConv2d(_STDPLayer):
         p_neuron: Any = None,
         dt: ArrayLike = 0.001,
         learning: bool = True,
+        delay: int = 1,
         w_init: Initializer | None = None,
         dtype: DTypeLike = jnp.float32,
         rngs: nnx.Rngs,
     ) -> None:
-        _check_positive("in_channels", in_channels)
-        _check_positive("out_channels", out_channels)
-        kernel = _check_pair("kernel_size", kernel_size)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = kernel
+        self.in_channels = _check_positive("in_channels", in_channels)
+        self.out_channels = _check_positive("out_channels", out_channels)
+        self.kernel_size = _check_pair("kernel_size", kernel_size)
         self.input_size = _check_pair("input_size", input_size, pair_only=True)
         p_stdp = (
             STDPParameters(convolutional=True)
@@ -362,19 +384,21 @@ class STDPConv2d(_STDPLayer):
         )
         self.geometry = (p_stdp.stride, p_stdp.padding, p_stdp.dilation)
         self.output_size = conv_output_shape(
-            self.input_size,
-            self.kernel_size,
-            p_stdp.stride,
-            p_stdp.padding,
-            p_stdp.dilation,
+            self.input_size, self.kernel_size, *self.geometry
         )
         super().__init__(
-            (out_channels, in_channels, *self.kernel_size),
+            p_stdp.conv2d(),
+            (
+                (in_channels, *self.input_size),
+                (out_channels, *self.output_size),
+                (out_channels, in_channels, *self.kernel_size),
+            ),
             batch_size,
             p_stdp,
             p_neuron,
             dt,
             learning,
+            delay,
             w_init,
             dtype,
             rngs,
@@ -401,15 +425,3 @@ class STDPConv2d(_STDPLayer):
                     f"{self.geometry}, got {got}; build a new layer instead"
                 )
         super().set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
-
-    def _spike_shapes(self, batch: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return (
-            (batch, self.in_channels, *self.input_size),
-            (batch, self.out_channels, *self.output_size),
-        )
-
-    def _drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
-        return drive_conv2d(z_pre, w, self.p_stdp)
-
-    def _stdp_step(self, z_pre, z_post, w, state):
-        return stdp_step_conv2d(z_pre, z_post, w, state, self.p_stdp, self.dt)

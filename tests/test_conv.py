@@ -8,7 +8,12 @@ import pytest
 from helpers import RULE_IDS, RULES, conv_out_hw, dependence
 
 import jstdp
-from jstdp._conv import conv_output_shape, unfold
+from jstdp.connections import conv_output_shape
+
+
+def unfold(x, kernel_hw, p):
+    return p.conv2d().unfold(x, kernel_hw)
+
 
 # float32 sums of up to a few hundred O(1) products.
 F32_RTOL = 1e-5

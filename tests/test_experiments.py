@@ -1,5 +1,6 @@
 """jstdp.experiments: Song et al. (2000) plumbing, its science, receptive fields."""
 
+import importlib
 import json
 
 import jax
@@ -8,8 +9,11 @@ import numpy as np
 import pytest
 
 import jstdp
-from jstdp import experiments
+from jstdp import datasets, experiments, neurons
 from jstdp.experiments import Song2000Config, song2000
+
+# The module (the package's name song2000 is the function).
+song2000_module = importlib.import_module("jstdp.experiments.song2000")
 
 # vmapped and plain runs sum the 200-input drive in a different order: float32
 # rounding of the weights, far below one STDP update (~1e-3).
@@ -166,7 +170,7 @@ def test_equals_one_plain_run_linear(quick):
 def test_one_compiled_function_for_all_rules(monkeypatch):
     """All rules, mus and seeds: one lowering, one compiled call per chunk."""
     lowered, calls = [], []
-    chunk_fn = experiments._song2000_chunk
+    chunk_fn = song2000_module._song2000_chunk
 
     class Spy:
         def lower(self, *args, **kwargs):
@@ -179,7 +183,7 @@ def test_one_compiled_function_for_all_rules(monkeypatch):
 
             return type("C", (), {"compile": lambda self: call})()
 
-    monkeypatch.setattr(experiments, "_song2000_chunk", Spy())
+    monkeypatch.setattr(song2000_module, "_song2000_chunk", Spy())
     config = Song2000Config(seconds=0.05, inputs=30, mus=(0.1, 0.3), seeds=(3, 4))
     result = song2000(config)
     assert len(result.rows) == 10
@@ -285,14 +289,14 @@ def test_stdp_window_matches_norse_euler_traces():
 
 def test_latency_code_fires_strong_inputs_first_and_once():
     values = jnp.array([[0.9, 0.5, 0.1, 1.0]])
-    z = experiments.latency_code(values, steps=11, threshold=0.15)
+    z = neurons.latency_code(values, steps=11, threshold=0.15)
     assert z.shape == (11, 1, 4)
     np.testing.assert_array_equal(z.sum(axis=0), [[1, 1, 0, 1]])
     np.testing.assert_array_equal(np.argmax(z[:, 0], axis=0), [1, 5, 0, 0])
 
 
 def test_competing_lif_one_winner_per_position_and_homeostasis():
-    neuron = experiments.CompetingLIFParameters(gain=1.0, theta_plus=0.5)
+    neuron = neurons.CompetingLIFParameters(gain=1.0, theta_plus=0.5)
     state = neuron.initial_state((1, 3, 1, 2))
     assert state.theta.shape == (1, 3, 1, 1)
     # position 0: channels 0 and 2 cross threshold, 2 more strongly;
@@ -320,7 +324,7 @@ def test_orientation_coherence_separates_edges_from_noise():
 
 
 def test_on_off_images_are_exclusive_and_in_unit_range():
-    images = experiments.on_off_images()
+    images = datasets.on_off_images()
     assert images.shape == (2, 2, 213, 320)
     assert images.min() == 0.0 and images.max() == 1.0
     assert np.all(images[:, 0] * images[:, 1] == 0)  # ON or OFF, never both

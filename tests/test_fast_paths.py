@@ -32,22 +32,42 @@ import pytest
 from helpers import RULES
 
 import jstdp
-from jstdp._conv import (
-    POSITIONS_FIRST_MAX,
-    conv_output_shape,
-    hebbian,
-    receptive_fields,
-    unfold,
-)
-from jstdp._linear import BLOCKED_MIN_BYTES, update, update_rows
-from jstdp._rules import (
-    UNKNOWN,
-    FastPaths,
-    apply_update,
-    fast_paths,
-    power,
-    power_half,
-)
+from jstdp.connections import Dense, conv_output_shape
+from jstdp.connections.conv2d import POSITIONS_FIRST_MAX
+from jstdp.rules import norse as norse_rule
+from jstdp.rules.norse import BLOCKED_MIN_BYTES, UNKNOWN, FastPaths, power, power_half
+
+
+# The internals under test, called as the Norse rule calls them.
+def update(w, z_pre, z_post, state, p, paths=UNKNOWN):
+    return norse_rule.dense_update(w, z_pre, z_post, state, p, Dense(), paths)
+
+
+def update_rows(w, z_pre, z_post, state, p, rows, paths=UNKNOWN):
+    def whole(w, z_pre, z_post, state):
+        return update(w, z_pre, z_post, state, p, paths)
+
+    return norse_rule.update_rows(whole, w, z_pre, z_post, state, rows)
+
+
+apply_update = norse_rule.apply_update
+
+
+def fast_paths(p):
+    return p.prepare().paths
+
+
+def hebbian(post, pre, kernel, p, method, positions_first=None):
+    return p.conv2d(method).hebbian(post, pre, kernel, positions_first)
+
+
+def receptive_fields(x, kernel, p, positions_first=False):
+    return p.conv2d().receptive_fields(x, kernel, positions_first)
+
+
+def unfold(x, kernel, p):
+    return p.conv2d().unfold(x, kernel)
+
 
 # Both paths multiply the same numbers and differ only in the order of the
 # sums over batch and positions (up to ~10^3 terms): errors are relative to

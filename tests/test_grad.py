@@ -130,9 +130,11 @@ def test_surrogate_gradient_matches_torch_autograd_through_norse(x64):
         torch.zeros(1, N_PRE, dtype=torch.float64),
         torch.zeros(1, N_POST, dtype=torch.float64),
     )
+    z_sent = torch.zeros(1, N_PRE, dtype=torch.float64)  # delay 1: last step's input
     for t in range(T):
         z_in = f64(inputs[t].astype(np.float64))
-        drive = torch.nn.functional.linear(z_in, w)
+        drive = torch.nn.functional.linear(z_sent, w)
+        z_sent = z_in
         z_out, lif_state = norse_lif.lif_feed_forward_step(drive, lif_state, p_lif)
         w, stdp_state = norse_stdp.stdp_step_linear(z_in, z_out, w, stdp_state, p_stdp)
     (w * f64(readout)).sum().backward()

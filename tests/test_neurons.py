@@ -249,5 +249,5 @@ def test_bad_inputs_raise():
         jstdp.lif_feed_forward_step(jnp.ones(2), s)
     with pytest.raises(TypeError, match="seq_length must be an int"):
         jstdp.poisson_encode(jax.random.key(0), jnp.ones(2), 3.0)
-    with pytest.raises(ValueError, match="seq_length must be >= 0"):
+    with pytest.raises(ValueError, match="seq_length must be an int >= 0"):
         jstdp.poisson_encode(jax.random.key(0), jnp.ones(2), -1)

@@ -33,13 +33,14 @@ def eager_call(layer, z):
 jitted_call = nnx.jit(eager_call)
 
 
-def reference_run(z_seq, w, p_stdp, p_neuron, step, drive, dt):
-    """Functional loop: drive -> LIF -> STDP, recording everything per step."""
+def reference_run(z_seq, w, p_stdp, p_neuron, step, drive, dt, delay=1):
+    """Functional loop: drive (from the input of ``delay`` steps ago) -> LIF ->
+    STDP, recording everything per step."""
 
     @jax.jit
-    def ref_step(z_pre, w, state, neuron):
+    def ref_step(z_pre, z_arrived, w, state, neuron):
         z_post, neuron = jstdp.lif_feed_forward_step(
-            drive(z_pre, w), neuron, p_neuron, dt
+            drive(z_arrived, w), neuron, p_neuron, dt
         )
         w, state = step(z_pre, z_post, w, state, p_stdp, dt)
         return z_post, w, state, neuron
@@ -47,8 +48,9 @@ def reference_run(z_seq, w, p_stdp, p_neuron, step, drive, dt):
     state = jstdp.STDPState.zeros_like(z_seq[0], drive(z_seq[0], w), w.dtype)
     neuron = p_neuron.initial_state(state.t_post.shape, w.dtype)
     out = []
-    for z_pre in z_seq:
-        out.append(ref_step(z_pre, w, state, neuron))
+    for t, z_pre in enumerate(z_seq):
+        arrived = z_seq[t - delay] if t >= delay else jnp.zeros_like(z_pre)
+        out.append(ref_step(z_pre, arrived, w, state, neuron))
         _, w, state, neuron = out[-1]
     return out
 
@@ -71,8 +73,9 @@ def assert_layer_matches(layer, call, z_seq, ref, rtol, atol):
 
 # The layer hands p_stdp to the step function unchanged; two rules suffice here
 # (the rules themselves are tested against Norse elsewhere).
+@pytest.mark.parametrize("delay", [0, 1, 2])
 @pytest.mark.parametrize("algorithm", ["additive", "multiplicative_pow"])
-def test_linear_matches_functional_steps_x64(x64, algorithm):
+def test_linear_matches_functional_steps_x64(x64, algorithm, delay):
     """Every step: spikes, weights, traces and LIF state equal the functional loop."""
     p = jstdp.STDPParameters(
         eta_plus=0.05, eta_minus=0.04, stdp_algorithm=algorithm, mu=0.5
@@ -80,12 +83,13 @@ def test_linear_matches_functional_steps_x64(x64, algorithm):
     p_neuron = jstdp.LIFParameters(v_th=0.5)
     layer = STDPLinear(
         10, 4, batch_size=3, p_stdp=p, p_neuron=p_neuron, dtype=jnp.float64,
-        rngs=nnx.Rngs(0),
+        delay=delay, rngs=nnx.Rngs(0),
     )  # fmt: skip
     z_seq = spikes(1, (T, 3, 10), dtype=jnp.float64)
     ref = reference_run(
-        z_seq, layer.w[...], p, p_neuron, jstdp.stdp_step_linear, linear_drive, 1e-3
-    )
+        z_seq, layer.w[...], p, p_neuron, jstdp.stdp_step_linear, linear_drive, 1e-3,
+        delay,
+    )  # fmt: skip
     assert float(sum(r[0].sum() for r in ref)) > 0  # the neurons spike
     assert_layer_matches(layer, jitted_call, z_seq, ref, RTOL_64, ATOL_64)
 
@@ -160,6 +164,7 @@ def test_learning_off_freezes_weights_and_traces():
     z = jnp.ones((2, 6))
     w0 = layer.w[...]
     layer(z, learning=False)
+    layer(z, learning=False)  # the first input arrives one step later
     np.testing.assert_array_equal(layer.w[...], w0)
     np.testing.assert_array_equal(layer.t_pre[...], 0.0)
     assert float(jnp.abs(layer.neuron.get_value().i).sum()) > 0  # neurons still run
@@ -298,7 +303,7 @@ def test_bad_construction_raises():
     rngs = nnx.Rngs(0)
     with pytest.raises(ValueError, match="in_features must be an int >= 1, got 0"):
         STDPLinear(0, 3, rngs=rngs)
-    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         STDPLinear(2, 3, batch_size=0, rngs=rngs)
     with pytest.raises(ValueError, match="dt must be positive"):
         STDPLinear(2, 3, dt=0.0, rngs=rngs)

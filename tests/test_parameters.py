@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jstdp
-from jstdp._parameters import NUMERIC_FIELDS
+from jstdp.rules.norse import NUMERIC_FIELDS
 
 # Norse 1.1.0's defaults (norse/torch/functional/stdp.py), as plain numbers.
 NORSE_DEFAULTS = dict(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import jstdp
 from jstdp import STDPParameters, STDPState
-from jstdp._conv import conv_output_shape
+from jstdp.connections import conv_output_shape
 
 
 @dataclasses.dataclass(frozen=True)

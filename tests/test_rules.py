@@ -1,4 +1,4 @@
-"""The shared pieces: step function, weight dependence, bounds, casting, checks."""
+"""Norse's rule (jstdp.rules.norse) and the Norse face's checks (jstdp._norse)."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import jstdp
-from jstdp import _rules
+from jstdp import _norse
+from jstdp.rules import norse as _rules
 
 # float32 rounding of a handful of operations on O(1) numbers.
 F32_RTOL = 1e-6
@@ -69,7 +70,10 @@ def test_apply_update_adds_signed_terms_then_clips(tr, hardbound):
 def test_decay_traces_uses_the_parameters():
     p = jstdp.STDPParameters(a_pre=2.0, a_post=0.5, tau_pre_inv=10.0, tau_post_inv=40.0)
     s = jstdp.STDPState(jnp.array([1.0]), jnp.array([1.0]))
-    new = _rules.decay_traces(jnp.array([1.0]), jnp.array([0.0]), s, p, 0.01)
+    new = s.decay(
+        jnp.array([1.0]), jnp.array([0.0]), p.tau_pre_inv, p.tau_post_inv,
+        p.a_pre, p.a_post, 0.01,
+    )  # fmt: skip
     # 1 + 0.01 * 10 * (-1 + 2) and 1 + 0.01 * 40 * (-1)
     np.testing.assert_allclose(new.t_pre, [1.1], F32_RTOL)
     np.testing.assert_allclose(new.t_post, [0.6], F32_RTOL)
@@ -81,7 +85,9 @@ def test_prepare_computes_in_the_weights_dtype(spike_dtype):
     s = jstdp.STDPState(np.zeros((1, 3)), np.zeros((1, 2)))
     p = jstdp.STDPParameters(eta_plus=np.float64(0.5))
     z = np.ones((1, 3), spike_dtype)
-    w2, s2, p2, dt, (z2,) = _rules.prepare(w, s, p, 0.001, z)
+    w2, s2, p2, dt, z2, _ = _norse.prepare(
+        w, s, p, 0.001, jnp.asarray(z), jnp.asarray(z)
+    )
     assert w2.dtype == dt.dtype == z2.dtype == jnp.float32
     assert s2.t_pre.dtype == s2.t_post.dtype == p2.eta_plus.dtype == jnp.float32
     np.testing.assert_array_equal(z2, 1.0)
@@ -90,34 +96,35 @@ def test_prepare_computes_in_the_weights_dtype(spike_dtype):
 def test_prepare_rejects_integer_weights():
     s = jstdp.STDPState(jnp.zeros(1), jnp.zeros(1))
     with pytest.raises(TypeError, match="w must have a floating dtype, got int32"):
-        _rules.prepare(jnp.ones(1, jnp.int32), s, jstdp.STDPParameters(), 0.001)
+        z = jnp.ones(1)
+        _norse.prepare(jnp.ones(1, jnp.int32), s, jstdp.STDPParameters(), 0.001, z, z)
 
 
 def test_check_types_names_the_argument():
     with pytest.raises(
         TypeError, match="p_stdp must be jstdp.STDPParameters, got dict"
     ):
-        _rules.check_types({})
+        _norse.check_types({})
     with pytest.raises(
         TypeError, match="state_stdp must be jstdp.STDPState, got tuple"
     ):
-        _rules.check_types(jstdp.STDPParameters(), (1, 2))
-    _rules.check_types(jstdp.STDPParameters(), jstdp.STDPState(1.0, 1.0))
+        _norse.check_types(jstdp.STDPParameters(), (1, 2), has_state=True)
+    _norse.check_types(jstdp.STDPParameters(), jstdp.STDPState(1.0, 1.0), True)
 
 
 def test_shape_and_rank_messages():
     with pytest.raises(ValueError, match=r"w must have shape \(3, 2\), got \(2, 3\)"):
-        _rules.check_shapes("w", (2, 3), (3, 2))
+        _norse.check_shape("w", (2, 3), (3, 2))
     with pytest.raises(
         ValueError, match=r"z_pre must have rank 2 \(batch, n\), got shape \(4,\)"
     ):
-        _rules.check_rank("z_pre", np.zeros(4), 2, "(batch, n)")
+        _norse.check_rank("z_pre", np.zeros(4), 2, "(batch, n)")
 
 
 @pytest.mark.parametrize("dt", [0.0, -1e-3, float("nan"), np.array([1e-3, 0.0])])
 def test_non_positive_dt_is_rejected(dt):
-    with pytest.raises(ValueError, match="dt must be positive"):
-        _rules.check_concrete(jstdp.STDPParameters(), dt)
+    with pytest.raises(ValueError, match="dt must be (positive|a scalar)"):
+        _norse.check_concrete(jstdp.STDPParameters(), dt)
 
 
 @pytest.mark.parametrize(
@@ -126,12 +133,12 @@ def test_non_positive_dt_is_rejected(dt):
 def test_w_min_must_be_below_w_max(w_min, w_max):
     p = jstdp.STDPParameters(w_min=w_min, w_max=w_max)
     with pytest.raises(ValueError, match="w_min must be < w_max, got w_min="):
-        _rules.check_concrete(p, 0.001)
+        _norse.check_concrete(p, 0.001)
 
 
 def test_euler_overshoot_warns():
     with pytest.warns(RuntimeWarning, match=r"dt \* tau_post_inv = 1.5 >= 1"):
-        _rules.check_concrete(jstdp.STDPParameters(tau_post_inv=1500.0), 0.001)
+        _norse.check_concrete(jstdp.STDPParameters(tau_post_inv=1500.0), 0.001)
 
 
 def test_traced_values_are_skipped():
@@ -139,7 +146,7 @@ def test_traced_values_are_skipped():
 
     @jax.jit
     def f(w_min, dt):
-        _rules.check_concrete(jstdp.STDPParameters(w_min=w_min), dt)
+        _norse.check_concrete(jstdp.STDPParameters(w_min=w_min), dt)
         return dt
 
     assert f(5.0, -1.0) == -1.0

@@ -83,8 +83,9 @@ def test_open_loop_conv2d_equals_steps_and_records_every_k():
     _close_tree(state, s_ref)
 
 
-def _loop_closed(layer, inputs, w, p_stdp, p_neuron, dt, key=None, steps=None):
-    """The reference: a plain Python loop over the public step functions."""
+def _loop_closed(layer, inputs, w, p_stdp, p_neuron, dt, key=None, steps=None, delay=1):
+    """The reference: a plain Python loop over the public step functions; the
+    drive of step t comes from the input of step t - delay (none before 0)."""
     if layer == "linear":
         drive = lambda z, w: z @ w.T
         stdp_step = jstdp.stdp_step_linear
@@ -97,13 +98,15 @@ def _loop_closed(layer, inputs, w, p_stdp, p_neuron, dt, key=None, steps=None):
         )  # fmt: skip
         stdp_step = jstdp.stdp_step_conv2d
     neuron = stdp = None
-    trace = []
+    trace, sent = [], []
     for t in range(len(inputs) if key is None else steps):
         if key is None:
             z_in = jnp.asarray(inputs[t], w.dtype)
         else:
             z_in = jstdp.poisson_step(jax.random.fold_in(key, t), inputs, dt)
-        i = drive(z_in, w)
+        sent.append(z_in)
+        arrived = sent[t - delay] if t >= delay else jnp.zeros_like(z_in)
+        i = drive(arrived, w)
         if neuron is None:
             neuron = p_neuron.initial_state(i.shape, w.dtype)
             stdp = jstdp.STDPState.zeros_like(z_in, i, w.dtype)
@@ -124,8 +127,9 @@ def _assert_record_is_loop(record, trace, dtype):
         _close_tree(got.neuron, neuron, dtype)
 
 
+@pytest.mark.parametrize("delay", [0, 1, 3])
 @pytest.mark.parametrize("layer", ["linear", "conv2d"])
-def test_closed_loop_equals_python_loop_every_step(layer, x64):
+def test_closed_loop_equals_python_loop_every_step(layer, delay, x64):
     dtype = jnp.float64
     if layer == "linear":
         inputs, w0, p_stdp = _spikes(5, (25, 2, 8)), jnp.full((3, 8), 0.6), P_STDP
@@ -133,8 +137,10 @@ def test_closed_loop_equals_python_loop_every_step(layer, x64):
     else:
         inputs, w0 = _spikes(6, (25, 2, 2, 6, 5)), jnp.full((3, 2, 3, 3), 0.4)
         p_stdp, run = P_CONV, jstdp.run_conv2d
-    w, state, record = run(inputs, w0, p_stdp, P_LIF, 0.001, record_every=1)
-    trace = _loop_closed(layer, inputs, w0, p_stdp, P_LIF, 0.001)
+    w, state, record = run(
+        inputs, w0, p_stdp, P_LIF, 0.001, record_every=1, delay=delay
+    )
+    trace = _loop_closed(layer, inputs, w0, p_stdp, P_LIF, 0.001, delay=delay)
     _assert_record_is_loop(record, trace, dtype)
     _close(w, trace[-1][0], dtype)
     _close_tree(state.neuron, trace[-1][4], dtype)
@@ -274,8 +280,10 @@ def test_user_neuron_protocol():
     w0 = jnp.full((1, 4), 0.3)
     _, _, rec = jstdp.run_linear(inputs, w0, P_STDP, Relay(), record_every=1)
     want = (np.sum(inputs, axis=2) * 0.3 > 0.5).astype(np.float32)
-    # The first steps, before STDP has moved w far from 0.3.
-    np.testing.assert_array_equal(rec.z_post[:3, :, 0], want[:3])
+    # The first steps, before STDP has moved w far from 0.3; the input of
+    # step t drives the neuron in step t + 1 (delay 1).
+    np.testing.assert_array_equal(rec.z_post[1:4, :, 0], want[:3])
+    np.testing.assert_array_equal(rec.z_post[0], 0.0)
 
 
 def test_bad_arguments_raise():

@@ -1,0 +1,76 @@
+"""All-to-all connection with a dense weight matrix (Norse's linear layer)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jstdp._pytree import pytree
+from jstdp.connections._common import HIGHEST, check_weight_shape
+
+
+@pytree
+class Dense:
+    r"""Every presynaptic neuron to every postsynaptic one.
+
+    Weights ``w`` are ``(n_post, n_pre)`` (Norse's and PyTorch's layout);
+    spikes are ``(batch, n_pre)`` in and ``(batch, n_post)`` out.
+
+    .. math::
+        \mathrm{drive}_{bi} = \sum_j w_{ij} z_{bj}, \qquad
+        \mathrm{correlate}(x, y)_{ij} = \sum_b x_{bi} y_{bj}
+    """
+
+    incoming_axes = (1,)  # a postsynaptic neuron's inputs: one row of w
+
+    def weight_shape(
+        self, pre_shape: tuple[int, ...], post_shape: tuple[int, ...]
+    ) -> tuple[int, ...]:
+        _vector("presynaptic", pre_shape)
+        _vector("postsynaptic", post_shape)
+        return (post_shape[0], pre_shape[0])
+
+    def output_shape(
+        self, pre_shape: tuple[int, ...], w_shape: tuple[int, ...]
+    ) -> tuple[int, ...]:
+        """``(n_post,)`` for presynaptic ``(n_pre,)`` and ``w`` ``(n_post, n_pre)``."""
+        _vector("presynaptic", pre_shape)
+        if len(w_shape) != 2:
+            raise ValueError(
+                f"w must have rank 2 (n_post, n_pre) for a Dense connection, got "
+                f"shape {tuple(w_shape)}"
+            )
+        check_weight_shape("w", w_shape, (w_shape[0], pre_shape[0]))
+        return (w_shape[0],)
+
+    def drive(self, z_pre: jax.Array, w: jax.Array) -> jax.Array:
+        """``z_pre @ w.T``: ``(batch, n_post)``."""
+        return jnp.einsum("bj,ij->bi", z_pre, w, precision=HIGHEST)
+
+    def drive_delayed(
+        self, history: jax.Array, w: jax.Array, delays: jax.Array, step: jax.Array
+    ) -> jax.Array:
+        """Drive through per-synapse delays: ``sum_j w_ij z_j(t - d_ij)``.
+
+        ``history`` is the ring ``(D, batch, n_pre)`` whose slot ``s % D``
+        holds the spikes of step ``s``; ``delays`` ``(n_post, n_pre)`` are
+        ints in ``[1, D]``; ``step`` is the current step ``t``.
+        """
+        slot = (step - delays) % history.shape[0]  # (n_post, n_pre)
+        columns = jnp.arange(w.shape[1])
+        seen = history[slot, :, columns[None, :]]  # (n_post, n_pre, batch)
+        return jnp.einsum("ijb,ij->bi", seen, w, precision=HIGHEST)
+
+    def correlate(
+        self, post: jax.Array, pre: jax.Array, w_shape: tuple[int, ...]
+    ) -> jax.Array:
+        """``sum_b post[b] (x) pre[b]``: ``(n_post, n_pre)``."""
+        del w_shape
+        return jnp.einsum("bi,bj->ij", post, pre, precision=HIGHEST)
+
+
+def _vector(side: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 1:
+        raise ValueError(
+            f"a Dense connection needs {side} neurons of shape (n,), got {tuple(shape)}"
+        )
