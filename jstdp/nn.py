@@ -119,6 +119,7 @@ class _STDPLayer(nnx.Module):
         shapes: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]],
         batch_size: int,
         p_stdp: STDPParameters,
+        rule: Any,
         p_neuron: Any | None,
         dt: ArrayLike,
         learning: bool,
@@ -135,6 +136,11 @@ class _STDPLayer(nnx.Module):
         self.connection = connection
         self.pre_shape, self.post_shape, w_shape = shapes
         p_neuron = LIFParameters() if p_neuron is None else p_neuron
+        if rule is not None and not callable(getattr(rule, "update", None)):
+            raise TypeError(f"rule must be a jstdp rule, got {type(rule).__name__}")
+        self.rule = (
+            None if rule is None else nnx.data(v.cast_parameters(rule, self.dtype))
+        )
         self.set_parameters(p_stdp=p_stdp, p_neuron=p_neuron, dt=dt)
         init = _uniform_bounds(p_stdp) if w_init is None else w_init
         w = jnp.asarray(init(rngs.params(), w_shape, self.dtype))
@@ -190,7 +196,8 @@ class _STDPLayer(nnx.Module):
             ),
             (
                 Projection(
-                    PRE, POST, self.connection, self.w[...], rule=self.p_stdp,
+                    PRE, POST, self.connection, self.w[...],
+                    rule=self.p_stdp if self.rule is None else self.rule,
                     delay=self.delay, name=NAME,
                 ),
             ),
@@ -206,9 +213,7 @@ class _STDPLayer(nnx.Module):
             batch_size = self.batch_size
         self.batch_size = v.integer("batch_size", batch_size, 1)
         state = self._network().init(self.batch_size, self.dtype)
-        stdp = state.rules[NAME]
-        self.t_pre = STDPTrace(stdp.t_pre)
-        self.t_post = STDPTrace(stdp.t_post)
+        self._set_rule_state(state.rules[NAME])
         self.neuron = NeuronState(state.neurons[POST])
         pending = state.history[PRE] if self.delay > 1 else state.spikes[PRE]
         self.pending = SpikeHistory(pending)
@@ -231,7 +236,7 @@ class _STDPLayer(nnx.Module):
         """
         z_pre = v.spikes("z_pre", z_pre)
         learning = self.learning if learning is None else v.flag("learning", learning)
-        want = self.t_pre[...].shape
+        want = (self.batch_size, *self.pre_shape)
         if z_pre.shape != want:
             raise ValueError(
                 f"z_pre must have shape {want} {self._pre_layout}, got "
@@ -245,7 +250,7 @@ class _STDPLayer(nnx.Module):
             spikes={PRE: last},
             history={PRE: pending} if self.delay > 1 else {},
             weights={NAME: self.w[...]},
-            rules={NAME: STDPState(self.t_pre[...], self.t_post[...])},
+            rules={NAME: self._rule_state()},
             counts={},
         )
         state = self._network().step(state, {PRE: z_pre}, self.dt, learning)
@@ -254,9 +259,20 @@ class _STDPLayer(nnx.Module):
         self.steps[...] = state.step
         if learning:
             self.w[...] = state.weights[NAME]
-            self.t_pre[...] = state.rules[NAME].t_pre
-            self.t_post[...] = state.rules[NAME].t_post
+            self._set_rule_state(state.rules[NAME])
         return state.spikes[POST]
+
+    def _rule_state(self) -> Any:
+        if self.rule is None:  # Norse's rule: its two traces, as Norse names them
+            return STDPState(self.t_pre[...], self.t_post[...])
+        return self.traces.get_value()
+
+    def _set_rule_state(self, state: Any) -> None:
+        if self.rule is None:
+            self.t_pre = STDPTrace(state.t_pre)
+            self.t_post = STDPTrace(state.t_post)
+        else:
+            self.traces = STDPTrace(state)
 
 
 class STDPLinear(_STDPLayer):
@@ -279,6 +295,9 @@ class STDPLinear(_STDPLayer):
         learning: apply STDP on each call (a call may override it).
         delay: steps until an input spike acts on the neurons (default 1;
             see :class:`jstdp.Projection`).
+        rule: any plasticity rule (:mod:`jstdp.rules`) instead of Norse's
+            rule of ``p_stdp`` (``p_stdp`` then only sets the initial weight
+            range); its state is the :class:`STDPTrace` ``traces``.
         w_init: ``init(key, shape, dtype)`` for the weights (default uniform
             in ``[w_min, w_max)``).
         dtype: floating dtype of weights, traces and neuron state.
@@ -287,7 +306,8 @@ class STDPLinear(_STDPLayer):
     Attributes:
         w: :class:`STDPWeight` ``(out_features, in_features)`` (Norse layout).
         t_pre, t_post: :class:`STDPTrace` ``(batch, in_features)``,
-            ``(batch, out_features)``.
+            ``(batch, out_features)`` (Norse's rule; another rule's state is
+            ``traces``).
         neuron: :class:`NeuronState` of the ``(batch, out_features)`` neurons.
     """
 
@@ -304,6 +324,7 @@ class STDPLinear(_STDPLayer):
         dt: ArrayLike = 0.001,
         learning: bool = True,
         delay: int = 1,
+        rule: Any = None,
         w_init: Initializer | None = None,
         dtype: DTypeLike = jnp.float32,
         rngs: nnx.Rngs,
@@ -315,6 +336,7 @@ class STDPLinear(_STDPLayer):
             ((in_features,), (out_features,), (out_features, in_features)),
             batch_size,
             STDPParameters() if p_stdp is None else _check_stdp(p_stdp),
+            rule,
             p_neuron,
             dt,
             learning,
@@ -340,7 +362,7 @@ class STDPConv2d(_STDPLayer):
         batch_size: samples per call; :meth:`reset` changes it.
         p_stdp: STDP parameters with the conv geometry (default
             ``STDPParameters(convolutional=True)``).
-        p_neuron, dt, learning, delay, w_init, dtype, rngs: as
+        p_neuron, dt, learning, delay, rule, w_init, dtype, rngs: as
             :class:`STDPLinear`.
 
     Attributes:
@@ -369,6 +391,7 @@ class STDPConv2d(_STDPLayer):
         dt: ArrayLike = 0.001,
         learning: bool = True,
         delay: int = 1,
+        rule: Any = None,
         w_init: Initializer | None = None,
         dtype: DTypeLike = jnp.float32,
         rngs: nnx.Rngs,
@@ -395,6 +418,7 @@ class STDPConv2d(_STDPLayer):
             ),
             batch_size,
             p_stdp,
+            rule,
             p_neuron,
             dt,
             learning,

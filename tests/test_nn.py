@@ -340,3 +340,25 @@ def test_conductance_neurons_plug_in():
     assert isinstance(state, jstdp.ConductanceLIFState)
     assert float(z_post.sum()) > 0
     assert float(state.v.min()) >= -80.0  # mV, between E_L-ish and E_e
+
+
+def test_any_rule_plugs_in_and_keeps_its_state_in_traces():
+    """``rule=`` runs any jstdp rule; Norse's rule given that way is the same
+    layer as ``p_stdp`` (its state then lives in ``traces``)."""
+    values = dict(eta_plus=0.05, eta_minus=0.04, tau_pre_inv=40.0)
+    by_params = STDPLinear(
+        6, 3, batch_size=2, p_stdp=jstdp.STDPParameters(**values), rngs=nnx.Rngs(0)
+    )
+    by_rule = STDPLinear(
+        6, 3, batch_size=2, rule=jstdp.rules.NorseSTDP(**values), rngs=nnx.Rngs(0)
+    )
+    z_seq = spikes(7, (T, 2, 6))
+    by_params, z_a = scan_layer(by_params, z_seq)
+    by_rule, z_b = scan_layer(by_rule, z_seq)
+    np.testing.assert_array_equal(z_a, z_b)
+    np.testing.assert_array_equal(by_params.w[...], by_rule.w[...])
+    traces = by_rule.traces.get_value()
+    assert isinstance(by_rule.traces, STDPTrace) and not hasattr(by_rule, "t_pre")
+    np.testing.assert_array_equal(traces.t_pre, by_params.t_pre[...])
+    with pytest.raises(TypeError, match="rule must be a jstdp rule"):
+        STDPLinear(6, 3, rule=3.0, rngs=nnx.Rngs(0))
