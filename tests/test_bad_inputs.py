@@ -1443,21 +1443,26 @@ def cli(*argv: str) -> int:
 
 
 for flag, value, want in [
-    ("--dt", "-1", r"argument --dt: expected a time step in \(0, 0.001\] s"),
-    ("--dt", "0", r"argument --dt: expected a time step"),
-    ("--dt", "0.01", r"argument --dt: expected a time step"),
-    ("--dt", "nan", r"argument --dt: expected a time step"),
-    ("--dt", "1ms", r"argument --dt: expected a time step"),
-    ("--seconds", "0", r"argument --seconds: expected a number > 0"),
-    ("--seconds", "inf", r"argument --seconds: expected a number > 0"),
-    ("--inputs", "0", r"argument --inputs: expected an integer >= 1"),
-    ("--inputs", "2.5", r"argument --inputs: expected an integer >= 1"),
-    ("--rate", "-15", r"argument --rate: expected a number > 0"),
-    ("--mu", "-0.5", r"argument --mu: expected a number >= 0"),
-    ("--mu", "nan", r"argument --mu: expected a number >= 0"),
-    ("--algorithm", "hebbian", r"argument --algorithm: invalid choice: 'hebbian'"),
-    ("--seed", "-1", r"argument --seed: expected an integer in \[0, 2\*\*32\)"),
-    ("--seed", str(2**32), r"argument --seed: expected an integer in"),
+    ("--dt", "-1", r"argument --dt: dt must be a finite number > 0 and <= 0.001"),
+    ("--dt", "0", r"argument --dt: dt must be a finite number > 0"),
+    ("--dt", "0.01", r"argument --dt: dt must be a finite number > 0 and <= 0.001"),
+    ("--dt", "nan", r"argument --dt: dt must be a finite number"),
+    ("--dt", "1ms", r"argument --dt: expected a number, got '1ms'"),
+    ("--dt", "1e-12", r"argument --seconds: .*the step count is int32"),
+    ("--dt", "5e-324", r"argument --seconds: .*the step count is int32"),
+    ("--seconds", "0", r"argument --seconds: seconds must be a finite number > 0"),
+    ("--seconds", "inf", r"argument --seconds: seconds must be a finite number > 0"),
+    ("--seconds", "1e300", r"argument --seconds: .*the step count is int32"),
+    ("--inputs", "0", r"argument --inputs: inputs must be an int >= 1"),
+    ("--inputs", "2.5", r"argument --inputs: expected an integer, got '2.5'"),
+    ("--rate", "-15", r"argument --rate: rate_hz must be a finite number > 0"),
+    ("--rate", "2000", r"argument --rate: rate_hz must be <= 1 / dt = 1000 Hz"),
+    ("--mu", "-0.5", r"argument --mu: mus must be a non-empty list of finite"),
+    ("--mu", "nan", r"argument --mu: mus must be a non-empty list of finite"),
+    ("--algorithm", "hebbian", r"argument --algorithm: algorithms must be distinct"),
+    ("--seed", "-1", r"argument --seed: seeds must be an int >= 0"),
+    ("--seed", str(2**32), r"argument --seed: seeds must be an int <= 4294967295"),
+    ("--delay", "-1", r"argument --delay: delay must be an int >= 0"),
     ("--bogus", "1", r"unrecognized arguments: --bogus"),
 ]:
     case(
@@ -1468,8 +1473,9 @@ for flag, value, want in [
     )(lambda flag=flag, value=value: cli("song2000", flag, value, "--json"))
 
 for flag, value, want in [
-    ("--kernels", "0", r"argument --kernels: expected an integer >= 1"),
-    ("--presentations", "-3", r"argument --presentations: expected an integer >= 1"),
+    ("--kernels", "0", r"argument --kernels: kernels must be an int >= 1"),
+    ("--presentations", "-3", r"argument --presentations: presentations must be an"),
+    ("--seed", "-3", r"argument --seed: seed must be an int >= 0"),
 ]:
     case(
         f"cli/receptive-fields{flag}={value}",
@@ -1477,6 +1483,19 @@ for flag, value, want in [
         UsageError,
         want,
     )(lambda flag=flag, value=value: cli("receptive-fields", flag, value, "--json"))
+
+
+@case(
+    "cli/out-under-a-file",
+    "`jstdp song2000 --out FILE/out` (a path under an existing file)",
+    UsageError,
+    r"--out .* cannot be written",
+)
+def _():
+    import tempfile
+
+    with tempfile.NamedTemporaryFile() as f:
+        return cli("song2000", "--quick", "--out", f.name + "/out")
 
 
 @case(
