@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +35,19 @@ from jstdp import _validation as v
 from jstdp._network import Network, NetworkState
 from jstdp._pytree import pytree, static
 from jstdp.connections.dense import Dense
-from jstdp.neurons.encoders import PoissonInput, poisson_step
+from jstdp.neurons.encoders import (
+    PoissonInput,
+    poisson_block,
+    poisson_step,
+    poisson_threshold,
+)
 
 INT32_MAX = 2**31 - 1
+# Poisson inputs are drawn for up to DRAW_STEPS steps at once, at most about
+# DRAW_BYTES of random words per block (poisson_block): the same spikes as one
+# draw per step, without a rolled threefry loop in every step.
+DRAW_STEPS = 128
+DRAW_BYTES = 1 << 20
 
 
 @pytree
@@ -87,27 +98,53 @@ class ReplayState:
 # --- the scan ----------------------------------------------------------------
 
 
-def _steps(body, carry, xs, steps, save):
-    """``steps`` applications of ``body``; ``save.fn`` every ``save.every``."""
-    plain = lambda c, x: (body(c, x), None)  # noqa: E731
+def _steps(body, carry, xs, steps, save, draw=None):
+    """``steps`` applications of ``body``; ``save.fn`` every ``save.every``.
+
+    With ``draw = (fn, block)``, ``fn(carry, n)`` gives the inputs of the
+    next ``n`` steps (leading axis ``n``), drawn ``block`` steps at a time
+    from the carry at the start of each block, and ``body`` gets ``(x,
+    drawn)``: one vectorised draw serves many steps.
+    """
     if save is None:
-        return jax.lax.scan(plain, carry, xs, steps)[0], None
+        return _run_steps(body, carry, xs, steps, draw), None
     k = save.every
     n, rem = divmod(steps, k)
 
     def block(c, xb):
-        c = jax.lax.scan(plain, c, xb, k)[0]
+        c = _run_steps(body, c, xb, k, draw)
         return c, save.take(c)
 
     head = jax.tree.map(lambda x: x[: n * k].reshape(n, k, *x.shape[1:]), xs)
     carry, snaps = jax.lax.scan(block, carry, head, n)
     if rem:
         tail = jax.tree.map(lambda x: x[n * k :], xs)
-        carry = jax.lax.scan(plain, carry, tail, rem)[0]
+        carry = _run_steps(body, carry, tail, rem, draw)
     return carry, snaps
 
 
-def _with_branches(make_body, parts, carry, xs, steps, save):
+def _run_steps(body, carry, xs, steps, draw):
+    plain = lambda c, x: (body(c, x), None)  # noqa: E731
+    if draw is None:
+        return jax.lax.scan(plain, carry, xs, steps)[0]
+    if steps == 0:
+        return carry
+    fn, size = draw
+    size = min(size, steps)
+    n, rem = divmod(steps, size)
+
+    def outer(c, xb):
+        return jax.lax.scan(plain, c, (xb, fn(c, size)), size)[0], None
+
+    head = jax.tree.map(lambda x: x[: n * size].reshape(n, size, *x.shape[1:]), xs)
+    carry = jax.lax.scan(outer, carry, head, n)[0]
+    if rem:
+        tail = jax.tree.map(lambda x: x[n * size :], xs)
+        carry = jax.lax.scan(plain, carry, (tail, fn(carry, rem)), rem)[0]
+    return carry
+
+
+def _with_branches(make_body, parts, carry, xs, steps, save, draw=None):
     """:func:`_steps`, inside one ``lax.cond`` when a rule has ``branches()``.
 
     A rule with a choice known only at run time (``NorseSTDP`` with
@@ -127,7 +164,7 @@ def _with_branches(make_body, parts, carry, xs, steps, save):
 
         def run(chosen, carry, xs, k=k):
             new_parts = parts[:k] + (chosen,) + parts[k + 1 :]
-            return _with_branches(make_body, new_parts, carry, xs, steps, save)
+            return _with_branches(make_body, new_parts, carry, xs, steps, save, draw)
 
         return jax.lax.cond(
             pred,
@@ -136,11 +173,26 @@ def _with_branches(make_body, parts, carry, xs, steps, save):
             carry,
             xs,
         )
-    return _steps(make_body(parts), carry, xs, steps, save)
+    return _steps(make_body(parts), carry, xs, steps, save, draw)
 
 
 def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
     rules = tuple(q.rule for q in network.projections)
+    dtype = carry.dtype
+    thresholds = {
+        name: poisson_threshold(key, rates, dt, dtype)
+        for name, (rates, key) in sources.items()
+    }
+    blocked = {name: th for name, th in thresholds.items() if th is not None}
+
+    def draw(state, n):
+        return {
+            name: poisson_block(sources[name][1], state.step, n, th)
+            for name, th in blocked.items()
+        }
+
+    size = DRAW_BYTES // max(1, 4 * sum(th.size for th in blocked.values()))
+    drawing = (draw, max(1, min(DRAW_STEPS, size))) if blocked else None
 
     def make_body(rules):
         projections = tuple(
@@ -150,16 +202,19 @@ def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
         net = Network.unchecked(network.populations, projections)
 
         def body(state, x):
+            x, drawn = x if drawing else (x, {})
             inputs = {} if x is None else dict(x)
             for name, (rates, key) in sources.items():
-                inputs[name] = poisson_step(
-                    jax.random.fold_in(key, state.step), rates, dt
+                inputs[name] = (
+                    drawn[name]
+                    if name in drawn
+                    else poisson_step(jax.random.fold_in(key, state.step), rates, dt)
                 )
             return net.step(state, inputs, dt, learning)
 
         return body
 
-    return _with_branches(make_body, rules, carry, xs, steps, save)
+    return _with_branches(make_body, rules, carry, xs, steps, save, drawing)
 
 
 def _replay_scan(rule_transform, dt, carry, xs, *, steps, save, connection):
@@ -397,7 +452,16 @@ def run(
     net = Network.unchecked(
         net.populations,
         tuple(
-            dataclasses.replace(q, rule=_prepare(q.rule)) if q.rule is not None else q
+            dataclasses.replace(
+                q,
+                # A transform may move weights off the rule's bounds between
+                # steps: then no event-driven update (FastPaths.events).
+                rule=_prepare(
+                    q.rule, state.weights[q.name] if q.transform is None else None
+                ),
+            )
+            if q.rule is not None
+            else q
             for q in net.projections
         ),
     )
@@ -417,8 +481,14 @@ def run(
     )
 
 
-def _prepare(rule: Any) -> Any:
-    return rule.prepare() if callable(getattr(rule, "prepare", None)) else rule
+def _prepare(rule: Any, w: jax.Array | None) -> Any:
+    """``rule.prepare(w)`` (or ``rule.prepare()``), where a rule has it."""
+    prepare = getattr(rule, "prepare", None)
+    if not callable(prepare):
+        return rule
+    if "w" in inspect.signature(prepare).parameters:
+        return prepare(w=w)
+    return prepare()
 
 
 def _input_key(key: Any, k: int, label: str) -> jax.Array:
@@ -549,7 +619,7 @@ def replay(
             )
     if state is None:
         state = rule.init(z_pre.shape[1:], z_post.shape[1:], w.shape, dtype)
-    rule = _prepare(v.cast_parameters(rule, dtype))
+    rule = _prepare(v.cast_parameters(rule, dtype), w if transform is None else None)
     transform = v.cast_parameters(transform, dtype)
     carry = ReplayState(
         w,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
+from jstdp import _threefry
 from jstdp import _validation as v
 from jstdp._pytree import pytree
+
+# Mantissa bits of jax.random.uniform: u = (bits >> (width - m)) * 2**-m.
+_MANTISSA = {np.dtype(np.float32): (32, 23), np.dtype(np.float64): (64, 52)}
 
 
 def poisson_step(
@@ -32,6 +37,83 @@ def poisson_step(
     dtype = rates.dtype if jnp.issubdtype(rates.dtype, jnp.floating) else jnp.float32
     u = jax.random.uniform(key, rates.shape, dtype)
     return (u < rates.astype(dtype) * jnp.asarray(dt, dtype)).astype(dtype)
+
+
+def poisson_threshold(
+    key: jax.Array, rates_hz: jax.Array, dt: ArrayLike, dtype: jax.typing.DTypeLike
+) -> jax.Array | None:
+    """The integer threshold of :func:`poisson_block`, or None where it cannot
+    reproduce :func:`poisson_step` (a key other than threefry-2x32 in JAX's
+    partitionable mode, a dtype other than float32/float64, ``2**32`` or more
+    inputs).
+
+    ``uniform`` keeps the top ``m`` bits of a random word (``m`` = 23 for
+    float32, 52 for float64): ``u = k * 2**-m`` with ``k`` those bits, so
+    ``u < p`` exactly when ``k < ceil(p * 2**m)`` (``p * 2**m`` is exact).
+    """
+    dtype = np.dtype(dtype)
+    if (
+        dtype not in _MANTISSA
+        or not _threefry.supported(key)
+        or np.prod(np.shape(rates_hz)) >= 2**32
+    ):
+        return None
+    width, m = _MANTISSA[dtype]
+    p = rates_hz.astype(dtype) * jnp.asarray(dt, dtype)  # as poisson_step
+    scaled = jnp.ceil(jnp.minimum(p, 1) * 2.0**m)  # NaN and p <= 0: no spike
+    uint = jnp.uint32 if width == 32 else jnp.uint64
+    return jnp.where(p > 0, scaled, 0).astype(uint)
+
+
+def poisson_block(
+    key: jax.Array, start: jax.Array, steps: int, threshold: jax.Array
+) -> jax.Array:
+    """``steps`` consecutive steps of a :class:`PoissonInput`, drawn at once.
+
+    Entry ``i`` equals ``poisson_step(jax.random.fold_in(key, start + i),
+    rates_hz, dt) > 0`` bit for bit, with ``threshold =
+    poisson_threshold(key, rates_hz, dt, dtype)`` (not None): the same
+    threefry words (:mod:`jstdp._threefry`), compared as integers.
+
+    Returns:
+        ``(steps, *rates_hz.shape)`` bool spikes.
+    """
+    kd = _threefry.key_data(key)
+    t = jnp.asarray(start, jnp.int32) + jnp.arange(steps, dtype=jnp.int32)
+    k1, k2 = _threefry.fold_in(kd, t)
+    size = int(np.prod(threshold.shape))
+    if threshold.dtype == np.uint32:
+        words = _threefry.bits(k1, k2, size)
+        kept = words >> np.uint32(32 - _MANTISSA[np.dtype(np.float32)][1])
+    else:  # float64: the high and low words of one uint64
+        hi, lo = _threefry.words(k1, k2, size)
+        words = (hi.astype(jnp.uint64) << np.uint64(32)) | lo.astype(jnp.uint64)
+        kept = words >> np.uint64(64 - _MANTISSA[np.dtype(np.float64)][1])
+    return (kept < threshold.reshape(1, size)).reshape(steps, *threshold.shape)
+
+
+def poisson_steps(
+    key: jax.Array, start: ArrayLike, steps: int, rates_hz: ArrayLike, dt: ArrayLike
+) -> jax.Array:
+    """Steps ``start .. start + steps - 1`` of a :class:`PoissonInput`, at once.
+
+    Entry ``i`` is ``poisson_step(jax.random.fold_in(key, start + i),
+    rates_hz, dt)``: the spikes a run draws in those steps, for sharing
+    one draw between runs (by :func:`poisson_block` where it can, else
+    step by step).
+
+    Returns:
+        ``(steps, *rates_hz.shape)`` spikes (0/1) in the rates' floating dtype
+        (float32 for integer rates).
+    """
+    rates = jnp.asarray(rates_hz)
+    dtype = rates.dtype if jnp.issubdtype(rates.dtype, jnp.floating) else jnp.float32
+    rates = rates.astype(dtype)
+    threshold = poisson_threshold(key, rates, dt, dtype)
+    if threshold is not None:
+        return poisson_block(key, start, steps, threshold).astype(dtype)
+    t = jnp.asarray(start, jnp.int32) + jnp.arange(steps, dtype=jnp.int32)
+    return jax.vmap(lambda t: poisson_step(jax.random.fold_in(key, t), rates, dt))(t)
 
 
 def poisson_encode(
