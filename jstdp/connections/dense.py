@@ -64,8 +64,14 @@ class Dense:
     def correlate(
         self, post: jax.Array, pre: jax.Array, w_shape: tuple[int, ...]
     ) -> jax.Array:
-        """``sum_b post[b] (x) pre[b]``: ``(n_post, n_pre)``."""
+        """``sum_b post[b] (x) pre[b]``: ``(n_post, n_pre)``.
+
+        With one sample the sum has one term: an outer product, which XLA
+        fuses into the weight update (one pass over ``w``, the same values).
+        """
         del w_shape
+        if post.shape[0] == 1:
+            return post[0][:, None] * pre[0][None, :]
         return jnp.einsum("bi,bj->ij", post, pre, precision=HIGHEST)
 
 

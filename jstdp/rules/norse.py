@@ -29,7 +29,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jstdp import _validation as v
-from jstdp._pytree import pytree, static
+from jstdp._pytree import evolve, pytree, static
 from jstdp.connections.dense import Dense
 
 Algorithm = Literal[
@@ -58,6 +58,12 @@ NUMERIC_FIELDS: tuple[str, ...] = (
 BLOCKED_MIN_BYTES = 1 << 27  # 128 MiB
 # Bytes of w per block: a block and its two products stay in a core's L2.
 BLOCK_BYTES = 1 << 18  # 256 KiB
+# Event-driven updates (batch 1, see event_update) pay only for large w: on
+# CPU every spike costs a loop trip, a small w is cheaper dense. Updated in
+# place, a changed column costs about COLUMN_COST dense entries (strided
+# access, a cache line per entry); above the break-even the step is dense.
+EVENTS_MIN_ENTRIES = 1 << 20
+COLUMN_COST = 32
 
 
 def heaviside(x: jax.Array) -> jax.Array:
@@ -132,13 +138,18 @@ class FastPaths:
     ``half``: ``mu`` is 0.5 everywhere (True), is not (False), or unknown
     until run time (None): see :func:`apply_update`. ``merged``:
     ``additive`` with concrete scalar learning rates, so the two Hebbian
-    products of a dense layer can be one (see :func:`dense_update`). Only
-    whether values are known (and their shapes) decides, never the values,
-    so a new value never recompiles.
+    products of a dense layer can be one (see :func:`dense_update`).
+    ``events``: the weights are within the bounds, clipped every step, and
+    the amplitudes finite, so a dense layer with batch 1 may update only the
+    entries that a spike touches (:func:`event_update`). Only whether values
+    are known (and their shapes) decides ``half`` and ``merged``, never the
+    values, so a new value never recompiles; ``events`` is decided once per
+    run from the initial weights.
     """
 
     half: bool | None = None
     merged: bool = False
+    events: bool = False
 
 
 UNKNOWN = FastPaths()
@@ -235,13 +246,37 @@ class NorseSTDP:
         """
         return update(self, UNKNOWN, z_pre, z_post, w, state, dt, connection)
 
-    def prepare(self) -> Specialized:
-        """This rule with the fast paths its known values allow (before tracing)."""
+    def prepare(self, w: jax.Array | None = None) -> Specialized:
+        """This rule with the fast paths its known values allow (before tracing).
+
+        ``w``: the initial weights of a run, for :attr:`FastPaths.events`.
+        """
         etas = (self.eta_plus, self.eta_minus)
         merged = self.stdp_algorithm == "additive" and all(
             not isinstance(eta, jax.core.Tracer) and np.ndim(eta) == 0 for eta in etas
         )
-        return Specialized(self, FastPaths(merged=merged))
+        return Specialized(self, FastPaths(merged=merged, events=self.bounded(w)))
+
+    def bounded(self, w: jax.Array | None) -> bool:
+        """Whether every step keeps ``w`` within finite bounds with finite
+        amplitudes: ``hardbound``, ``w_min <= w <= w_max`` now, finite
+        learning rates and ``mu >= 0``, all known values (not traced).
+
+        Then an entry that no spike touches keeps its value exactly (the
+        dense update adds ``A(w) * 0`` and clips), which is what
+        :func:`event_update` relies on.
+        """
+        fields = (self.w_min, self.w_max, self.eta_plus, self.eta_minus, self.mu)
+        if (
+            not self.hardbound
+            or w is None
+            or any(isinstance(x, jax.core.Tracer) for x in (w, *fields))
+        ):
+            return False
+        finite = all(np.all(np.isfinite(np.asarray(x))) for x in fields)
+        if not finite or np.any(np.asarray(self.mu) < 0):
+            return False
+        return bool(jnp.all((w >= self.w_min) & (w <= self.w_max)))
 
     def check_shapes(
         self,
@@ -453,7 +488,10 @@ def bound(w: jax.Array, p: NorseSTDP) -> jax.Array:
     return jnp.clip(w, p.w_min, p.w_max) if p.hardbound else w
 
 
-def _apply_update(w, hebb_plus, hebb_minus, p, pow_fn):
+def _apply_update(w, hebb_plus, hebb_minus, p, pow_fn, plus=True):
+    if not plus:  # hebb_plus is 0: so is A_plus(w) * hebb_plus, when finite
+        a_minus = amplitudes(w, p, pow_fn)[1]
+        return bound(w + (jnp.zeros_like(w) - a_minus * hebb_minus), p)
     a_plus, a_minus = amplitudes(w, p, pow_fn)
     return bound(w + (a_plus * hebb_plus - a_minus * hebb_minus), p)
 
@@ -464,6 +502,7 @@ def apply_update(
     hebb_minus: jax.Array,
     p: NorseSTDP,
     half: bool | None = None,
+    plus: bool = True,
 ) -> jax.Array:
     """``bound(w + (A_plus(w) * hebb_plus - A_minus(w) * hebb_minus))``.
 
@@ -472,14 +511,17 @@ def apply_update(
     :func:`power_half` (``sqrt``); False, :func:`power`; None (a single
     step), decide at run time with a ``lax.cond`` on :func:`all_half`
     around the whole update, which keeps each side one fused pass but costs
-    a copy of ``w``.
+    a copy of ``w``. ``plus=False`` promises that ``hebb_plus`` is 0 and the
+    amplitudes finite: the potentiation term is then 0 without computing
+    ``A_plus``.
     """
     if p.stdp_algorithm != "multiplicative_pow" or half is not None:
-        return _apply_update(w, hebb_plus, hebb_minus, p, power_half if half else power)
+        pow_fn = power_half if half else power
+        return _apply_update(w, hebb_plus, hebb_minus, p, pow_fn, plus)
     return jax.lax.cond(
         all_half(p.mu),
-        functools.partial(_apply_update, pow_fn=power_half),
-        functools.partial(_apply_update, pow_fn=power),
+        functools.partial(_apply_update, pow_fn=power_half, plus=plus),
+        functools.partial(_apply_update, pow_fn=power, plus=plus),
         w,
         hebb_plus,
         hebb_minus,
@@ -501,27 +543,137 @@ def dense_update(
     With ``paths.merged`` (``additive``, concrete scalar learning rates) the
     two Hebbian terms are one product over the stacked batch, ``[eta_+ z_post,
     -eta_- t_post]^T [t_pre, z_pre]`` (the same terms summed in another order).
+    With ``paths.events`` and a batch of 1, :func:`event_update`.
     """
 
     def whole(w, z_pre, z_post, state):
-        if paths.merged:
+        if paths.merged and z_pre.shape[0] > 1:  # with one sample, outer products
             left = jnp.concatenate([p.eta_plus * z_post, -p.eta_minus * state.t_post])
             right = jnp.concatenate([state.t_pre, z_pre])
             return bound(w + connection.correlate(left, right, w.shape), p)
         hebb_plus = connection.correlate(z_post, state.t_pre, w.shape)
         hebb_minus = connection.correlate(state.t_post, z_pre, w.shape)
+        if paths.events and p.stdp_algorithm == "multiplicative_pow":
+            # Without a postsynaptic spike hebb_plus is 0 and A_plus(w) * 0 =
+            # 0 (A_plus is finite, FastPaths.events): skip half the powers.
+            return jax.lax.cond(
+                jnp.any(z_post != 0),
+                lambda w: apply_update(w, hebb_plus, hebb_minus, p, paths.half),
+                lambda w: apply_update(w, 0.0, hebb_minus, p, paths.half, False),
+                w,
+            )
         return apply_update(w, hebb_plus, hebb_minus, p, paths.half)
 
-    rows = max(
-        1, BLOCK_BYTES // max(1, w.shape[1] * w.dtype.itemsize)
-    )  # n_pre may be 0
-    if w.size * w.dtype.itemsize <= BLOCKED_MIN_BYTES or w.shape[0] <= rows:
-        return whole(w, z_pre, z_post, state)
-    # Accelerators run one big product faster than a loop of small ones.
-    blocked = functools.partial(update_rows, whole, rows=rows)
-    return jax.lax.platform_dependent(
-        w, z_pre, z_post, state, cpu=blocked, default=whole
-    )
+    def dense(w, z_pre=z_pre, z_post=z_post, state=state):
+        rows = max(
+            1, BLOCK_BYTES // max(1, w.shape[1] * w.dtype.itemsize)
+        )  # n_pre may be 0
+        if w.size * w.dtype.itemsize <= BLOCKED_MIN_BYTES or w.shape[0] <= rows:
+            return whole(w, z_pre, z_post, state)
+        # Accelerators run one big product faster than a loop of small ones.
+        blocked = functools.partial(update_rows, whole, rows=rows)
+        return jax.lax.platform_dependent(
+            w, z_pre, z_post, state, cpu=blocked, default=whole
+        )
+
+    if paths.events and z_pre.shape[0] == 1 and w.size >= EVENTS_MIN_ENTRIES:
+        return event_update(dense, w, z_pre, z_post, state, p, paths.half)
+    return dense(w)
+
+
+def event_update(
+    dense: Callable[..., jax.Array],
+    w: jax.Array,
+    z_pre: jax.Array,
+    z_post: jax.Array,
+    state: STDPState,
+    p: NorseSTDP,
+    half: bool | None,
+) -> jax.Array:
+    """The dense update of a batch of 1, touching only what the spikes touch.
+
+    With one sample the Hebbian products are ``z_post[i] t_pre[j]`` and
+    ``t_post[i] z_pre[j]``: entry ``(i, j)`` changes only in the row of a
+    postsynaptic spike or the column of a presynaptic one. Elsewhere the
+    dense update adds ``A(w) * 0`` and clips, which leaves ``w`` as it is
+    when ``p.bounded(w)`` held at the start of the run (the caller's
+    promise, :attr:`FastPaths.events`). The rows and columns of spikes get
+    the arithmetic of ``dense``, entry for entry (bit for bit: a product
+    with one term is exact), in place, one row or column at a time
+    (``fori_loop`` with the number of spikes as trip count). When spikes
+    are too many for that to pay, ``dense(w, ...)`` runs instead, as a loop
+    of zero or one trip, so that ``w`` is never copied.
+    """
+    n_post, n_pre = w.shape
+    zq, zp = z_post[0], z_pre[0]
+    tp, tq = state.t_pre[0], state.t_post[0]
+    rows_on, cols_on = zq != 0, zp != 0
+    n_rows = jnp.sum(rows_on, dtype=jnp.int32)
+    n_cols = jnp.sum(cols_on, dtype=jnp.int32)
+    pow_fn = power_half if half else power
+
+    def updated(w_part, hebb_plus, hebb_minus, params):
+        if p.stdp_algorithm == "multiplicative_pow" and half is None:
+            return apply_update(w_part, hebb_plus, hebb_minus, params)
+        return _apply_update(w_part, hebb_plus, hebb_minus, params, pow_fn)
+
+    events = n_cols * (COLUMN_COST * n_post) + n_rows * n_pre <= n_post * n_pre
+
+    def fallback(_, w):
+        # The barrier ties the products to w: hoisted out of the loop, they
+        # would run on every step, events or not.
+        return dense(*jax.lax.optimization_barrier((w, z_pre, z_post, state)))
+
+    w = jax.lax.fori_loop(0, jnp.where(events, 0, 1), fallback, w)
+    rows = _first(rows_on, n_post)
+
+    def row(k, w):
+        i = rows[k]
+        w_i = jax.lax.dynamic_slice_in_dim(w, i, 1, 0)
+        params = _entries(
+            p, w.shape, lambda x: jax.lax.dynamic_slice_in_dim(x, i, 1, 0)
+        )
+        new = updated(w_i, zq[i] * tp[None], tq[i] * zp[None], params)
+        return jax.lax.dynamic_update_slice_in_dim(w, new, i, 0)
+
+    w = jax.lax.fori_loop(0, jnp.where(events, n_rows, 0), row, w)
+    cols = _first(cols_on, n_pre)
+
+    def column(k, w):
+        j = cols[k]
+        w_j = jax.lax.dynamic_slice_in_dim(w, j, 1, 1)
+        params = _entries(
+            p, w.shape, lambda x: jax.lax.dynamic_slice_in_dim(x, j, 1, 1)
+        )
+        new = updated(w_j, zq[:, None] * tp[j], tq[:, None] * zp[j], params)
+        new = jnp.where(rows_on[:, None], w_j, new)  # rows of spikes: done above
+        return jax.lax.dynamic_update_slice_in_dim(w, new, j, 1)
+
+    return jax.lax.fori_loop(0, jnp.where(events, n_cols, 0), column, w)
+
+
+def _first(mask: jax.Array, k: int) -> jax.Array:
+    """Indices of the first ``k`` True entries of ``mask``, ascending, then
+    ``len(mask)``: a binary search in the running count (on CPU much cheaper
+    than ``jnp.nonzero``'s scatter or ``lax.top_k`` inside a loop)."""
+    count = jnp.cumsum(mask, dtype=jnp.int32)
+    ranks = jnp.arange(1, k + 1, dtype=jnp.int32)
+    index = jnp.searchsorted(count, ranks, method="scan_unrolled")
+    return index.astype(jnp.int32)
+
+
+def _entries(p: NorseSTDP, shape: tuple[int, ...], take: Callable) -> NorseSTDP:
+    """``p`` with its per-synapse fields (those meeting ``w``) cut by ``take``.
+
+    ``take`` cuts an array shaped like ``w`` along the axis that varies; a
+    field of size 1 on that axis broadcasts as it is.
+    """
+    cut = {}
+    for name in ("w_min", "w_max", "eta_plus", "eta_minus", "mu"):
+        x = jnp.asarray(getattr(p, name))
+        if x.ndim:
+            cut[name] = take(jnp.broadcast_to(x, shape))
+    return evolve(p, **cut) if cut else p
 
 
 def update_rows(
