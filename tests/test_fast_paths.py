@@ -3,10 +3,10 @@
 conv2d: receptive fields by strided slices (``receptive_fields``, features or
 positions first) are the ``conv_general_dilated_patches`` fields (``unfold``)
 bit for bit, both layouts of the product equal the reference, and the
-default ``unfold_method="slices"`` step equals the reference
-``unfold_method="patches"`` step for every rule, over stride, padding and
-dilation pairs and batches > 1, in float32 and float64, eager, jitted, scanned
-and vmapped.
+default ``unfold_method="conv"`` step (the kernel gradient) and the
+``"slices"`` step equal the reference ``unfold_method="patches"`` step to
+rounding for every rule, over stride, padding and dilation pairs and batches
+> 1, in float32 and float64, eager, jitted, scanned and vmapped.
 
 weight dependence: ``power`` (``exp(y log|x|)``) is ``jnp.power`` to a few
 ulp, exactly in the IEEE special cases, with ``jnp.power``'s derivatives;
@@ -174,24 +174,29 @@ FLOAT32_CASES = [
 ]
 
 
+FAST_CONV = ("conv", "slices")  # the kernel gradient; receptive fields by slices
+
+
+@pytest.mark.parametrize("method", FAST_CONV)
 @pytest.mark.parametrize(("geometry", "rule", "mu"), FLOAT32_CASES)
-def test_conv_slices_equal_patches_float32(geometry, rule, mu):
+def test_conv_fast_methods_equal_patches_float32(geometry, rule, mu, method):
     z_pre, z_post, w, state, p = conv_case(geometry, seed=1, dtype=jnp.float32)
     p = p.replace(stdp_algorithm=rule, mu=mu)
     w_ref, s_ref = conv_run("patches", z_pre, z_post, w, state, p)
-    w_fast, s_fast = conv_run("slices", z_pre, z_post, w, state, p)
+    w_fast, s_fast = conv_run(method, z_pre, z_post, w, state, p)
     assert_same_update(w_fast, w_ref, w, F32_REL)
     np.testing.assert_array_equal(s_fast.t_pre, s_ref.t_pre)
     np.testing.assert_array_equal(s_fast.t_post, s_ref.t_post)
 
 
+@pytest.mark.parametrize("method", FAST_CONV)
 @pytest.mark.parametrize("geometry", [GEOMETRIES[k] for k in (0, 3, 4)])
-def test_conv_slices_equal_patches_float64(x64, geometry):
+def test_conv_fast_methods_equal_patches_float64(x64, geometry, method):
     z_pre, z_post, w, state, p = conv_case(geometry, seed=2, dtype=jnp.float64)
     for k, (rule, mu) in enumerate(RULES):
         q = p.replace(stdp_algorithm=rule, mu=mu, hardbound=k % 2 == 0)
         w_ref, _ = conv_run("patches", z_pre, z_post, w, state, q)
-        w_fast, _ = conv_run("slices", z_pre, z_post, w, state, q)
+        w_fast, _ = conv_run(method, z_pre, z_post, w, state, q)
         assert_same_update(w_fast, w_ref, w, F64_REL)
 
 
@@ -210,17 +215,18 @@ def test_conv_paths_agree_under_jit_scan_and_vmap():
         return jax.lax.scan(body, (w, state), None, length=4)[0][0]
 
     ws = jnp.stack([w, 0.5 * w + 0.2])  # two independent kernels
-    got = jax.jit(jax.vmap(lambda w: scanned("slices", w)))(ws)
     want = jax.jit(jax.vmap(lambda w: scanned("patches", w)))(ws)
-    for k in range(2):
-        assert_same_update(got[k], want[k], ws[k], F32_REL)
+    for method in FAST_CONV:
+        got = jax.jit(jax.vmap(lambda w, m=method: scanned(m, w)))(ws)
+        for k in range(2):
+            assert_same_update(got[k], want[k], ws[k], F32_REL)
 
 
-def test_conv_default_is_slices_and_unknown_method_is_named():
+def test_conv_default_is_the_kernel_gradient_and_unknown_method_is_named():
     z_pre, z_post, w, state, p = conv_case(GEOMETRIES[0].values[0], 4, jnp.float32)
     default = jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p)[0]
-    slices = conv_run("slices", z_pre, z_post, w, state, p, steps=1)[0]
-    np.testing.assert_array_equal(default, slices)
+    conv = conv_run("conv", z_pre, z_post, w, state, p, steps=1)[0]
+    np.testing.assert_array_equal(default, conv)
     with pytest.raises(ValueError, match=r"unfold_method must be one of .*'im2col'"):
         jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p, unfold_method="im2col")
 

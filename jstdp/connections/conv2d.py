@@ -11,8 +11,8 @@ from jstdp import _validation as v
 from jstdp._pytree import pytree, static
 from jstdp.connections._common import HIGHEST, pair
 
-UnfoldMethod = Literal["slices", "patches"]
-UNFOLD_METHODS: tuple[str, ...] = ("slices", "patches")
+UnfoldMethod = Literal["conv", "slices", "patches"]
+UNFOLD_METHODS: tuple[str, ...] = ("conv", "slices", "patches")
 # XLA:CPU contracts a long (batch, position) axis into a small C_out x F
 # result faster with both operands positions-first; larger results are faster
 # features-first (benchmarks/results.md, C-mnist and C-deep).
@@ -66,17 +66,20 @@ class Conv2d:
         kernel_size: ``k`` or ``(kh, kw)``; needed only to make weights from
             an initializer (otherwise the kernel's shape says it).
         stride, padding, dilation: ints or ``(h, w)`` pairs.
-        unfold_method: ``"slices"`` (default): ``U`` from strided slices and
-            one matrix product over batch and positions; ``"patches"``: the
-            reference, ``U`` from ``lax.conv_general_dilated_patches`` and
-            Norse's einsum. The same ``U``; sums differ only in rounding order.
+        unfold_method: how ``correlate`` sums: ``"conv"`` (default) as the
+            weight gradient of the convolution, one
+            ``lax.conv_general_dilated`` over the batch, without building
+            ``U``; ``"slices"``: ``U`` from strided slices and one matrix
+            product over batch and positions; ``"patches"``: the reference,
+            ``U`` from ``lax.conv_general_dilated_patches`` and Norse's
+            einsum. The same products; the sums differ only in rounding order.
     """
 
     kernel_size: int | tuple[int, int] | None = static(None)
     stride: int | tuple[int, int] = static(1)
     padding: int | tuple[int, int] = static(0)
     dilation: int | tuple[int, int] = static(1)
-    unfold_method: UnfoldMethod = static("slices")
+    unfold_method: UnfoldMethod = static("conv")
 
     incoming_axes = (1, 2, 3)  # an output channel's inputs: one kernel
 
@@ -214,6 +217,8 @@ class Conv2d:
         if self.unfold_method == "patches":
             fields = self.unfold(pre, kernel_hw)
             return jnp.einsum("bik,bjk->ij", post, fields, precision=HIGHEST)
+        if self.unfold_method == "conv":
+            return self.weight_gradient(post, pre, kernel_hw)
         batch, c_out, length = post.shape
         features = pre.shape[1] * kernel_hw[0] * kernel_hw[1]
         if positions_first is None:
@@ -224,6 +229,34 @@ class Conv2d:
             return jnp.einsum("ki,kj->ij", post, fields, precision=HIGHEST)
         post = post.transpose(1, 0, 2).reshape(c_out, batch * length)
         return jnp.einsum("ik,jk->ij", post, fields, precision=HIGHEST)
+
+    def weight_gradient(
+        self, post: jax.Array, pre: jax.Array, kernel_hw: tuple[int, int]
+    ) -> jax.Array:
+        """``hebbian`` as the kernel gradient of :meth:`drive`: one convolution.
+
+        ``sum_{b,y,x} post[b, o, y, x] pre_pad[b, c, y*s + i*d, x*s + j*d]``
+        is a convolution of ``pre`` (channels as its batch, the batch as its
+        features) with ``post`` as the kernel, the forward stride ``s`` as
+        kernel dilation and the forward dilation ``d`` as stride. ``post`` is
+        ``(batch, C_out, L)``; returns ``(C_out, C_in * kh * kw)``.
+        """
+        batch, c_out = post.shape[:2]
+        h_out, w_out = conv_output_shape(
+            pre.shape[2:], kernel_hw, self.stride, self.padding, self.dilation
+        )
+        post = post.reshape(batch, c_out, h_out, w_out)
+        out = jax.lax.conv_general_dilated(
+            pre,
+            post,
+            window_strides=self.dilation,
+            padding=[(q, q) for q in self.padding],
+            rhs_dilation=self.stride,
+            dimension_numbers=("CNHW", "IOHW", "CNHW"),
+            precision=HIGHEST,
+        )  # (C_out, C_in, >= kh, >= kw): rows past the last window are unused
+        out = out[:, :, : kernel_hw[0], : kernel_hw[1]]
+        return out.reshape(c_out, pre.shape[1] * kernel_hw[0] * kernel_hw[1])
 
 
 def _windows(
