@@ -24,6 +24,7 @@ from jstdp._norse import STDPParameters, stdp_step_conv2d, stdp_step_linear
 from jstdp._run import ReplayState, Save, replay, run
 from jstdp._sweep import parameter_grid, run_sweep
 from jstdp._validation import check_finite, validate_parameters
+from jstdp._xla import fast_cpu_loops
 from jstdp.neurons import (
     AdaptiveThreshold,
     ConductanceLIFParameters,
@@ -61,6 +62,7 @@ __all__ = [
     "Save",
     "check_finite",
     "connections",
+    "fast_cpu_loops",
     "lif_feed_forward_step",
     "neurons",
     "parameter_grid",

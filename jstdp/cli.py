@@ -203,6 +203,12 @@ def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jstdp`` command; returns the exit status (2 on a bad flag)."""
+    # Before any computation: small closed loops as one kernel each (the same
+    # numbers; jstdp.fast_cpu_loops). Too late, in a process that already
+    # computed, it changes nothing.
+    from jstdp._xla import fast_cpu_loops
+
+    fast_cpu_loops()
     args = _parser().parse_args(argv)
     configs = _configs(args)
     _check_output(args)
