@@ -24,16 +24,18 @@ from jstdp import _validation as v
 from jstdp._network import Input, Network, Population, Projection
 from jstdp._norse import STDPParameters
 from jstdp._run import INT32_MAX, run
-from jstdp._sweep import parameter_grid
 from jstdp._validation import validate_parameters
 from jstdp.experiments._config import option
 from jstdp.neurons.conductance import ConductanceLIFParameters
 from jstdp.neurons.encoders import PoissonInput
-from jstdp.rules.norse import ALGORITHMS
+from jstdp.rules.norse import ALGORITHMS, FastPaths, Specialized
 
 NORSE_MU = {"additive": 0.0, "additive_step": 0.0, "multiplicative_relu": 1.0}
 # "Near a bound": within this fraction of the weight range from it.
 NEAR = 0.1
+# Stationary: the fraction near the bounds moved by less than this over the
+# last fifth of the run.
+SETTLED = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,24 +57,9 @@ class Song2000Config:
     ``eta_minus = depression * eta_plus``; expressing the rule by ``a_plus``
     keeps the physics the same at every ``dt``.
 
-    Defaults, and why (measured for seeds 0-2; "near" is within 0.1 of a
-    bound): 15 Hz inputs (Brian2's example rate) and ``g_max = 0.011``,
-    about the mean drive of Song's 0.015 at 10 Hz. ``g_max`` sets how many
-    strong synapses the neuron needs to fire: at 0.011 additive STDP ends
-    with ~33% of the weights near 0 and ~18% near 1, output 12-15 Hz; a
-    stronger synapse needs fewer of them (with ``a_plus = 0.01``, 0.015:
-    ~45% / ~13% after 300 s; 0.025: ~55% / ~4% after 80 s, a J shape), a
-    weaker one makes the neuron fire too little to drive the competition
-    (0.009: 7 Hz, ~20% / ~20%; 0.008: silent, the weights stay uniform).
-    Weight-dependent rules keep the weights near 0.5, so ``g_max`` also
-    sets their output: ~25-85 Hz for ``mu >= 0.05`` at 0.011 (~500 Hz, the
-    ceiling at 1 ms, at 0.025).
-    ``a_plus = 0.0075`` (``eta_plus = 0.15`` at 1 ms) separates the weights
-    best within the run: 0.01 is about as good, larger values (0.0125,
-    0.02) blur the peaks, smaller ones (Song's 0.005) separate them more
-    slowly. 200 s (200,000 steps at 1 ms) keeps ``jstdp song2000`` under
-    a minute on two CPU cores; the groups still grow slowly after it
-    (~36% / ~20% at 300 s).
+    The defaults are Song's own parameters, run until the weight
+    distribution is stationary (see ``docs/song2000.md`` for the
+    measurements behind them).
 
     Args:
         seconds: simulated time, s.
@@ -93,18 +80,19 @@ class Song2000Config:
             at lag 0).
         chunks: the run is split into this many equal compiled calls (for
             the progress bar and the time course); a multiple of 10, so the
-            output rate is measured over exactly the last 10%.
+            output rate is measured over exactly the last 10% and the
+            stationarity over exactly the last fifth.
     """
 
-    seconds: float = option(200.0, "simulated seconds", metavar="S", quick=2.0)
+    seconds: float = option(2000.0, "simulated seconds", metavar="S", quick=2.0)
     dt: float = option(1e-3, "time step in seconds, in (0, 0.001]", metavar="DT")
     inputs: int = option(1000, "number of Poisson inputs", metavar="N")
-    rate_hz: float = option(15.0, "input rate in Hz", flag="--rate", metavar="HZ")
+    rate_hz: float = option(10.0, "input rate in Hz", flag="--rate", metavar="HZ")
     g_max: float = option(
-        0.011, "conductance per unit weight (leak units)", metavar="G"
+        0.015, "conductance per unit weight (leak units)", metavar="G"
     )
     a_plus: float = option(
-        0.0075, "potentiation per pair, in units of w_max", metavar="A"
+        0.005, "potentiation per pair, in units of w_max", metavar="A"
     )
     depression: float = option(1.05, "depression / potentiation ratio", metavar="B")
     tau_stdp: float = 0.02
@@ -262,53 +250,57 @@ def _near_bounds(w: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def _network(
-    rule: STDPParameters, neuron: ConductanceLIFParameters, n: int, delay: int
+    rules: tuple[Specialized, ...],
+    neuron: ConductanceLIFParameters,
+    sizes: tuple[int, ...],
+    n: int,
+    delay: int,
 ) -> Network:
-    """``n`` Poisson inputs -> one neuron, plastic with ``rule``."""
-    return Network(
-        populations=(Input("inputs", (n,)), Population("neuron", neuron, (1,))),
-        projections=(
+    """``n`` Poisson inputs -> population ``g`` of ``sizes[g]`` neurons
+    through plastic weights ``w{g}`` with ``rules[g]``: one neuron per
+    configuration, every one driven by the same input spikes."""
+    populations = [Input("inputs", (n,))]
+    projections = []
+    for g, (rule, k) in enumerate(zip(rules, sizes, strict=True)):
+        populations.append(Population(f"group{g}", neuron, (k,)))
+        projections.append(
             Projection(
                 "inputs",
-                "neuron",
-                w=jnp.zeros((1, n)),
+                f"group{g}",
+                w=jnp.zeros((k, n)),
                 rule=rule,
-                name="w",
+                name=f"w{g}",
                 delay=delay,
-            ),
-        ),
-    )
+            )
+        )
+    return Network(populations=tuple(populations), projections=tuple(projections))
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "delay"))
-def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, *, steps, delay):
+@functools.partial(jax.jit, static_argnames=("steps", "sizes", "delay"))
+def _song2000_chunk(carry, rules, p_neuron, keys, rates, dt, *, steps, sizes, delay):
     """``steps`` more steps of every run; one compiled call for all of them.
 
-    ``carry[g]`` holds rule group ``g``'s network states for ``S`` seeds and
-    ``K`` configurations (leaves ``(S, K, ...)``); ``params[g]`` its ``K``
-    stacked STDP parameters; ``keys`` one input key per seed. Within a seed,
-    all configurations share the key (and the step count), so they see the
-    same input spikes. Returns the new carry and, per group, the fractions
-    near the bounds and the output spike count of this chunk, each ``(S, K)``.
+    ``carry`` is the network state of every seed (leaves ``(S, ...)``),
+    ``rules[g]`` rule group ``g`` (one neuron per configuration: ``mu`` has
+    one row per neuron), ``keys`` one input key per seed. The seeds run one
+    after the other (``lax.map``); within a seed one input draw per step
+    serves every configuration. Returns the new carry and, per group, the
+    fractions near the bounds and the output spike counts of this chunk,
+    each ``(S, K)``.
     """
-    n = rates.shape[1]
+    net = _network(rules, p_neuron, sizes, rates.shape[1], delay)
 
-    def one(state, p, key):
+    def one(args):
+        state, key = args
         state = state.replace(counts=jax.tree.map(jnp.zeros_like, state.counts))
-        inputs = PoissonInput(rates, key)
-        state, _ = run(
-            _network(p, p_neuron, n, delay), inputs, steps=steps, dt=dt, state=state
+        state, _ = run(net, PoissonInput(rates, key), steps=steps, dt=dt, state=state)
+        stats = tuple(
+            (*_near_bounds(state.weights[f"w{g}"]), state.counts[f"group{g}"][0])
+            for g in range(len(sizes))
         )
-        return state, state.counts["neuron"][0, 0]
+        return state, stats
 
-    over_configs = jax.vmap(one, in_axes=(0, 0, None))
-    over_seeds = jax.vmap(over_configs, in_axes=(0, None, 0))
-    out = [over_seeds(c, p, keys) for c, p in zip(carry, params, strict=True)]
-    carry = tuple(state for state, _ in out)
-    stats = tuple(
-        (*_near_bounds(state.weights["w"][..., 0, :]), count) for state, count in out
-    )
-    return carry, stats
+    return jax.lax.map(one, (carry, keys))
 
 
 def song2000(
@@ -320,8 +312,11 @@ def song2000(
     times, for the progress bar and the time course). The rule
     (``stdp_algorithm``) is static, so each rule is one ``vmap`` group
     inside that function (seeds x mus for ``multiplicative_pow``, seeds for
-    the others); a seed's configurations share its input spikes and initial
-    weights.
+    the others); a seed's configurations share its input spikes (drawn once
+    for all of them) and initial weights. The weights start in ``[0, 1]``
+    and are clipped every step, so the rule's event-driven update
+    (:attr:`jstdp.rules.norse.FastPaths.events`, the same numbers) serves
+    every run.
 
     Args:
         config: settings (default ``Song2000Config()``).
@@ -335,26 +330,34 @@ def song2000(
     n, n_seeds = config.inputs, len(config.seeds)
     keys = jnp.stack([jax.random.key(s) for s in config.seeds])
     w_keys, input_keys = (jax.vmap(jax.random.split)(keys)[:, i] for i in (0, 1))
-    w0 = jax.vmap(lambda k: jax.random.uniform(k, (1, n)))(w_keys)
+    w0 = jax.vmap(lambda k: jax.random.uniform(k, (1, n)))(w_keys)  # (S, 1, n)
     p_neuron = config.neuron()
     rates = jnp.full((1, n), config.rate_hz, jnp.float32)
 
-    params, carry = [], []
+    rules, sizes = [], []
     for algorithm, mus in config.groups():
         rule = config.stdp_parameters(algorithm)
-        grid, _ = parameter_grid(rule, mu=list(mus))
-        params.append(grid)
-        fresh = _network(rule, p_neuron, n, config.delay).init(1, jnp.float32)
-        shape = (n_seeds, len(mus))
-        state = jax.tree.map(lambda x, s=shape: jnp.broadcast_to(x, s + x.shape), fresh)
-        w = jnp.broadcast_to(w0[:, None], (*shape, 1, n))
-        carry.append(state.replace(weights={"w": w}))
-    carry, params = tuple(carry), tuple(params)
+        if algorithm == "multiplicative_pow":
+            rule = rule.replace(mu=jnp.asarray(mus, jnp.float32)[:, None])
+        # Known here, so no lax.cond around the loop: mu is 0.5 for every
+        # neuron or for none; w0 is in [0, 1], clipped every step, and the
+        # rates are finite (the event-driven update holds).
+        half = all(m == 0.5 for m in mus)
+        rules.append(Specialized(rule, FastPaths(half=half, events=True)))
+        sizes.append(len(mus))
+    rules, sizes = tuple(rules), tuple(sizes)
+    net = _network(rules, p_neuron, sizes, n, config.delay)
+    fresh = net.init(1, jnp.float32)
+    carry = jax.tree.map(lambda x: jnp.broadcast_to(x, (n_seeds, *x.shape)), fresh)
+    carry = carry.replace(
+        weights={
+            f"w{g}": jnp.broadcast_to(w0, (n_seeds, k, n)) for g, k in enumerate(sizes)
+        }
+    )
 
     args = (p_neuron, input_keys, rates, config.dt)
-    compiled = _song2000_chunk.lower(
-        carry, params, *args, steps=config.chunk_steps, delay=config.delay
-    ).compile()
+    static = dict(steps=config.chunk_steps, sizes=sizes, delay=config.delay)
+    compiled = _song2000_chunk.lower(carry, rules, *args, **static).compile()
     compile_s = time.perf_counter() - start
     bar = None
     if progress:
@@ -366,11 +369,11 @@ def song2000(
     chunk_stats = []
     run_start = time.perf_counter()
     for _ in range(config.chunks):
-        carry, stats = compiled(carry, params, *args)
+        carry, stats = compiled(carry, rules, *args)
         chunk_stats.append(jax.device_get(stats))
         if bar is not None:
             bar.update(config.chunk_steps)
-    weights = jax.device_get([state.weights["w"] for state in carry])
+    weights = jax.device_get([carry.weights[f"w{g}"] for g in range(len(sizes))])
     run_s = time.perf_counter() - run_start
     if bar is not None:
         bar.close()
@@ -387,16 +390,20 @@ def _n_rows(config: Song2000Config) -> int:
 def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_s):
     """Rows, weights and time courses in a fixed order: rule, mu, seed."""
     chunk_s = config.chunk_steps * config.dt
+    last = config.chunks // 10
+    fifth = config.chunks // 5
     rows, w_rows, lo_t, hi_t, rate_t = [], [], [], [], []
     for g, (algorithm, mus) in enumerate(config.groups()):
         # (chunks, 3, S, K) -> per row (3, chunks)
         stats = np.stack([np.stack(chunk[g]) for chunk in chunk_stats])
         for k, mu in enumerate(mus):
             for s, seed in enumerate(config.seeds):
-                w = np.asarray(weights[g][s, k, 0], np.float64)
+                w = np.asarray(weights[g][s, k], np.float64)
                 lo, hi, count = stats[:, :, s, k].T
                 rate = count / chunk_s
-                last = config.chunks // 10
+                near = lo + hi
+                before = near[-fifth - 1] if config.chunks > fifth else near[0]
+                drift = float(near[-1] - before)
                 rows.append(
                     {
                         "algorithm": algorithm,
@@ -409,6 +416,8 @@ def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_
                         "mean": round(float(w.mean()), 5),
                         "std": round(float(w.std()), 5),
                         "rate_hz": round(float(rate[-last:].mean()), 3),
+                        "drift_last_fifth": round(drift, 4),
+                        "settled": abs(drift) < SETTLED,
                         "wall_s": round(wall_s, 3),
                     }
                 )
