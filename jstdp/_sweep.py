@@ -20,13 +20,17 @@ Multi-host: every process runs the same script with the same grid (SPMD)::
                                    # cluster environment (SLURM, TPU pods, ...)
                                    # or as arguments
     grid, rows = jstdp.parameter_grid(...)
-    out = jstdp.run_sweep(fn, grid)               # sharded over jax.devices():
-                                                  # the devices of all hosts
-    out = jax.experimental.multihost_utils.process_allgather(out)  # to NumPy
+    out = jstdp.run_sweep(fn, grid)    # sharded over jax.devices(): the
+                                       # devices of all hosts
+    np.asarray(out)                    # every process holds all K entries
 
 The grid must be the same value on every process (``jax.device_put`` checks
 it) and not committed to one device (``parameter_grid`` returns uncommitted
-arrays); the results are global arrays until gathered.
+arrays). When the devices span several processes the result is gathered
+inside the compiled call: a fully replicated array, so every process reads
+all ``K`` entries without ``multihost_utils.process_allgather``. CPU
+processes talk over gloo (jaxlib's default CPU collectives,
+``jax_cpu_collectives_implementation``); see the README's "Multi-host".
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jstdp._pytree import is_static
+from jstdp._sharding import put, spans_processes
 
 SWEEP_AXIS = "sweep"
 
@@ -200,7 +205,9 @@ def run_sweep(
             multi-host use).
 
     Returns:
-        ``fn``'s output pytree with a leading axis of length ``K``.
+        ``fn``'s output pytree with a leading axis of length ``K``: sharded
+        over the devices, or, when they span several processes, replicated
+        on every device (each process can read it all).
     """
     k = _sweep_size(stacked)
     devices = tuple(jax.devices() if devices is None else devices)
@@ -222,7 +229,10 @@ def run_sweep(
             lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]), stacked
         )
     sharded, replicated = _shardings(devices)
-    out = compiled(jax.device_put(stacked, sharded), jax.device_put(arrays, replicated))
+    out = compiled(
+        jax.tree.map(lambda x: put(x, sharded), stacked),
+        jax.tree.map(lambda x: put(x, replicated), arrays),
+    )
     return jax.tree.map(lambda x: x[:k], out) if pad else out
 
 
@@ -252,4 +262,9 @@ def _mapped_jit(fn, treedef, statics, is_array, devices):
 
     if len(devices) == 1:
         return jax.jit(mapped)
-    return jax.jit(mapped, out_shardings=_shardings(devices)[0])
+    sharded, replicated = _shardings(devices)
+    # Over several processes each holds a part of a sharded result: gather it
+    # in the same program, so that every process gets all K entries.
+    return jax.jit(
+        mapped, out_shardings=replicated if spans_processes(devices) else sharded
+    )
