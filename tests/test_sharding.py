@@ -1,5 +1,6 @@
 """Sharding: model- and data-parallel runs equal the unsharded run, sweeps and
-networks over two processes equal one process, memory per device.
+networks over two processes equal one process, memory per device (bad
+arguments: ``tests/test_bad_inputs_sharding.py``).
 
 The checks that need several devices run in two subprocesses (JAX starts
 once in each): ``tests/sharding_checks.py`` on 8 host CPU devices
@@ -73,13 +74,6 @@ def test_model_parallel_and_data_parallel_on_one_device_equal_unsharded(sharding
     assert int(again.step) == 2 * RUN["steps"]
 
 
-def test_gather_returns_numpy():
-    state, _ = jstdp.run(small_network(), inputs(), sharding="model", **RUN)
-    out = jstdp.gather(state.weights)
-    assert isinstance(out["x->exc"], np.ndarray) and out["x->exc"].shape == (8, 16)
-    assert jstdp.gather({"a": 1.0}) == {"a": 1.0}
-
-
 def test_memory_per_device_on_one_device():
     w = jax.ShapeDtypeStruct((256, 128), jnp.float32)
     y = jstdp.Population("y", jstdp.LIFParameters(), (256,))
@@ -94,69 +88,6 @@ def test_memory_per_device_on_one_device():
         mem["arguments"] + mem["outputs"] - mem["aliased"] + mem["temporaries"]
     )
     assert jstdp.memory_per_device(net, sharding="model")["weights"] == mem["weights"]
-
-
-@pytest.mark.parametrize(
-    "make, error, match",
-    [
-        (lambda: jstdp.Sharding(model=None), ValueError, "Sharding needs an axis"),
-        (lambda: jstdp.Sharding(model=3), TypeError, "Sharding.model must be a"),
-        (lambda: jstdp.Sharding(data=""), TypeError, "Sharding.data must be a"),
-        (
-            lambda: jstdp.Sharding(model="a", data="a"),
-            ValueError,
-            "must be different mesh axes",
-        ),
-        (
-            lambda: jstdp.Sharding(mesh="cpu"),
-            TypeError,
-            "Sharding.mesh must be a jax.sharding.Mesh",
-        ),
-        (
-            lambda: jstdp.Sharding(mesh=one_device_mesh("x")),
-            ValueError,
-            r"Sharding.model = 'model' is not an axis of the mesh \(axes \('x',\)\)",
-        ),
-        (
-            lambda: jstdp.Sharding(data="data"),
-            ValueError,
-            "with both model and data axes needs a mesh",
-        ),
-        (
-            lambda: jstdp.Sharding(populations="exc"),
-            TypeError,
-            "Sharding.populations must be a list of population names",
-        ),
-        (
-            lambda: jstdp.Sharding(populations=[None]),
-            TypeError,
-            r"Sharding.populations\[0\] must be a non-empty string",
-        ),
-    ],
-)
-def test_bad_shardings_name_the_argument(make, error, match):
-    with pytest.raises(error, match=match):
-        make()
-
-
-def test_bad_sharded_runs_name_the_argument():
-    net, x = small_network(), jnp.zeros((3, 2, 16))
-    with pytest.raises(TypeError, match="sharding must be 'model', 'data' or a"):
-        jstdp.run(net, x, sharding="models")
-    with pytest.raises(
-        ValueError, match=r"populations: 'y' is not a neuron population .*\(exc, inh\)"
-    ):
-        jstdp.run(net, x, sharding=jstdp.Sharding(populations=["y"]))
-    with pytest.raises(ValueError, match="sharding= needs concrete inputs"):
-        jax.jit(lambda x: jstdp.run(net, x, sharding="model")[0])(x)
-    with pytest.raises(TypeError, match="network must be jstdp.Network"):
-        jstdp.memory_per_device(3)
-    with pytest.raises(ValueError, match="batch must be an int >= 1"):
-        jstdp.memory_per_device(net, batch=0)
-    with pytest.raises(TypeError, match="steps must be an int"):
-        jstdp.memory_per_device(net, steps=1.5)
-    with pytest.raises(TypeError, match="sharding must be 'model', 'data'"):
-        jstdp.memory_per_device(net, sharding=jax.devices())
 
 
 # --- 8 host CPU devices -----------------------------------------------------------
