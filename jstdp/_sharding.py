@@ -149,12 +149,13 @@ class Sharding:
             object.__setattr__(self, "populations", names)
 
     def resolved_mesh(self) -> Mesh:
-        """The mesh (default: every device of ``jax.devices()`` on the one
-        axis), its axes all ``Auto``: the partitioner places what the layout
-        leaves open (``jax.make_mesh`` makes ``Explicit`` axes by default)."""
+        """The mesh, its axes all ``Auto``: the partitioner places what the
+        layout leaves open (``jax.make_mesh`` makes ``Explicit`` axes by
+        default). Without one, every device of ``jax.devices()`` on the one
+        axis, in ``jax.make_mesh``'s order (a ring on a TPU's interconnect)."""
         mesh = self.mesh
         if mesh is None:
-            mesh = Mesh(np.array(jax.devices()), (self.model or self.data,))
+            mesh = jax.make_mesh((len(jax.devices()),), (self.model or self.data,))
         auto = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
         return Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
 
