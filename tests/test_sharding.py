@@ -11,7 +11,6 @@ multiprocess"`` selects them.
 """
 
 import importlib.util
-import json
 import os
 import pathlib
 import socket
@@ -22,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import run_on_8_devices
 
 import jstdp
 
@@ -95,20 +95,7 @@ def test_memory_per_device_on_one_device():
 
 @pytest.mark.slow
 def test_model_parallel_dense_conv2d_and_data_parallel_on_8_devices():
-    env = {
-        **os.environ,
-        "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-    }
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "tests/sharding_checks.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_on_8_devices(str(ROOT / "tests/sharding_checks.py"))
 
     # model parallel: Dense rows and Conv2d output channels split, postsynaptic
     # state with them, presynaptic spikes and traces replicated; bitwise.
