@@ -409,11 +409,6 @@ def run(
     xs = arrays or None
     args, constraint = (net, jnp.asarray(dt, dtype), sources), None
     if sharding is not None:
-        if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((state, xs))):
-            raise ValueError(
-                "sharding= needs concrete inputs and state: call jstdp.run outside "
-                "jit and vmap (for a sweep of runs use jstdp.run_sweep)"
-            )
         args, state, xs, constraint = place(args, state, xs, sharding)
     return _scan(
         "network",

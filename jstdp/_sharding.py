@@ -55,6 +55,7 @@ long run). ``tests/test_sharding.py`` states what is bitwise and what is not.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -272,6 +273,9 @@ def layout(network: Network, batch: int, sharding: Sharding) -> Layout:
     Raises:
         ValueError: an unknown population, an Input or an indivisible
             population to split, a batch the data axis does not divide.
+
+    Warns:
+        UserWarning: model parallel, but no population divisible.
     """
     mesh = sharding.resolved_mesh()
     split = frozenset()
@@ -280,6 +284,14 @@ def layout(network: Network, batch: int, sharding: Sharding) -> Layout:
         pops = [p for p in network.populations if isinstance(p, Population)]
         if sharding.populations is None:
             split = frozenset(p.name for p in pops if p.shape[0] % size == 0)
+            if not split:
+                warnings.warn(
+                    f"sharding: no population has a first axis that the {size} "
+                    f"devices of mesh axis {sharding.model!r} divide "
+                    f"({', '.join(f'{p.name} {p.shape}' for p in pops)}): nothing "
+                    "is split, every device holds the whole network",
+                    stacklevel=4,
+                )
         else:
             for name in sharding.populations:
                 p = network.population(name) if name in network.names else None
@@ -460,8 +472,17 @@ def place(
         arrays split like the weights), a :class:`LocalRule` on every plastic
         Dense or Conv2d projection into a split population, and the static
         layout :func:`constrain` pins the carry to.
+
+    Raises:
+        ValueError: traced values (a run inside ``jit`` or ``vmap``), or what
+            :func:`layout` raises.
     """
     network, dt, sources = args
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((state, xs, args))):
+        raise ValueError(
+            "sharding= needs concrete inputs and state: call jstdp.run outside "
+            "jit and vmap (for a sweep of runs use jstdp.run_sweep)"
+        )
     lay = layout(network, state.batch, sharding)
     replicated = lay.named(REPLICATED)
     specs = state_specs(network, state, lay)
@@ -538,6 +559,36 @@ def gather(tree: Any) -> Any:
     return jax.tree.map(one, tree)
 
 
+def compile_run(
+    network: Network,
+    sharding: Sharding | None,
+    batch: int,
+    steps: int,
+    dtype: jnp.dtype,
+    learning: bool = True,
+) -> tuple[jax.stages.Compiled, NetworkState]:
+    """The compiled run of ``network`` (Poisson input on every Input, no save)
+    and its abstract initial state, made without data (checked arguments)."""
+    from jstdp import _run  # run imports this module
+
+    state = jax.eval_shape(lambda n: n.init(batch, dtype), network)
+    sources = {
+        p.name: (jax.ShapeDtypeStruct((batch, *p.shape), dtype), jax.random.key(0))
+        for p in network.inputs
+    }
+    args = (_run._prepared(network, dtype), jnp.asarray(1e-3, dtype), sources)
+    constraint = None
+    if sharding is not None:
+        args, state, _, constraint = place(args, state, None, sharding, abstract)
+    compiled = (
+        _run._SCANS["network"][0]
+        .lower(*args, state, None, steps=steps, save=None, learning=learning,
+               constraint=constraint)
+        .compile()
+    )  # fmt: skip
+    return compiled, state
+
+
 def memory_per_device(
     network: Network,
     *,
@@ -573,29 +624,13 @@ def memory_per_device(
         "temporaries", "total": arguments + outputs - aliased +
         temporaries}``.
     """
-    from jstdp import _run  # run imports this module
-
     v.instance("network", network, Network)
     batch = v.integer("batch", batch, 1)
     steps = v.integer("steps", steps, 1)
     dtype = v.floating_dtype("dtype", dtype)
     learning = v.flag("learning", learning)
     sharding = None if sharding is None else as_sharding(sharding)
-    state = jax.eval_shape(lambda n: n.init(batch, dtype), network)
-    sources = {
-        p.name: (jax.ShapeDtypeStruct((batch, *p.shape), dtype), jax.random.key(0))
-        for p in network.inputs
-    }
-    args = (_run._prepared(network, dtype), jnp.asarray(1e-3, dtype), sources)
-    constraint = None
-    if sharding is not None:
-        args, state, _, constraint = place(args, state, None, sharding, abstract)
-    compiled = (
-        _run._SCANS["network"][0]
-        .lower(*args, state, None, steps=steps, save=None, learning=learning,
-               constraint=constraint)
-        .compile()
-    )  # fmt: skip
+    compiled, state = compile_run(network, sharding, batch, steps, dtype, learning)
     stats = compiled.memory_analysis()
     weights = 0
     for w in state.weights.values():
