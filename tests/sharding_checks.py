@@ -9,6 +9,7 @@ of every kind of state, whether the spikes agree, and the layouts.
 import json
 import os
 import sys
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -111,6 +112,10 @@ def errors():
             jstdp.run(net, jnp.zeros((1, 3, N_IN)), sharding=sharding)
         except ValueError as e:
             messages[name] = str(e)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jstdp.run(net, jnp.zeros((1, 8, N_IN)), sharding="model")
+    messages["nothing-split"] = str(caught[0].message)
     return messages
 
 

@@ -134,6 +134,7 @@ def test_model_parallel_dense_conv2d_and_data_parallel_on_8_devices():
     assert "'x' is not a neuron population" in errors["input"]
     assert "'exc' has 12 along its first axis" in errors["indivisible"]
     assert "batch = 3 must be a multiple of the 8 devices" in errors["batch"]
+    assert "nothing is split" in errors["nothing-split"]
 
 
 # --- two processes ----------------------------------------------------------------
