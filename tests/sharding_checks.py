@@ -127,8 +127,10 @@ def main():
         stdp_algorithm="multiplicative_pow", mu=0.5,
     )  # fmt: skip
     save = jstdp.Save(every=50, fn=lambda s: s.counts["exc"])
+    per_neuron = multihost.STDP.replace(a_post=np.linspace(0.8, 1.2, N_EXC))
     result = {
-        "model_dense": dense("model", chunk_steps=STEPS // 2),
+        # per-neuron a_post: the update is left to the partitioner (no shard_map)
+        "model_dense": dense("model", stdp=per_neuron, chunk_steps=STEPS // 2),
         "model_conv": conv("model"),
         "data_dense": dense("data", batch=8, save=save),
         "both_dense_pow": dense(

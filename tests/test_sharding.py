@@ -16,6 +16,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +25,7 @@ import pytest
 from helpers import run_on_8_devices
 
 import jstdp
+from jstdp import _sharding
 
 ROOT = pathlib.Path(__file__).parents[1]
 spec = importlib.util.spec_from_file_location(
@@ -72,6 +74,27 @@ def test_model_parallel_and_data_parallel_on_one_device_equal_unsharded(sharding
     # the state continues a sharded run
     again, _ = jstdp.run(net, inputs(), state=sharded, sharding=sharding, **RUN)
     assert int(again.step) == 2 * RUN["steps"]
+
+
+@pytest.mark.parametrize(
+    "rule, local",
+    [
+        (multihost.STDP, True),
+        (multihost.STDP.replace(stdp_algorithm="multiplicative_pow", mu=0.5), True),
+        (multihost.STDP.replace(a_post=np.linspace(0.5, 1.0, 8)), False),
+    ],
+    ids=["additive", "pow", "per-neuron-a_post"],
+)
+def test_model_parallel_update_runs_under_shard_map_where_it_can(rule, local):
+    """A plastic Dense projection into a split population is updated on each
+    device's rows (LocalRule) unless its rule has per-neuron parameters (then
+    the partitioner splits the update); fixed projections keep no rule."""
+    net = multihost.network(16, 8, rule)
+    state = net.init(2)
+    args = (net, jnp.asarray(1e-3), {})
+    (placed, _, _), _, _, _ = _sharding.place(args, state, None, jstdp.Sharding())
+    rules = [type(q.rule).__name__ for q in placed.projections]
+    assert rules == ["LocalRule" if local else "NorseSTDP", "NoneType", "NoneType"]
 
 
 def test_memory_per_device_on_one_device():
@@ -163,7 +186,16 @@ def test_multiprocess_sweep_and_model_parallel_equal_one_process(tmp_path):
         )
         for i in range(2)
     ]
-    logs = [w.communicate(timeout=600)[0] for w in workers]
+    # One worker failing leaves the other waiting for it: stop both then.
+    deadline = time.monotonic() + 600
+    while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
+        if any(w.returncode for w in workers):
+            break
+        time.sleep(0.1)
+    for w in workers:
+        if w.poll() is None:
+            w.kill()
+    logs = [w.communicate()[0] for w in workers]
     for w, log in zip(workers, logs, strict=True):
         assert w.returncode == 0, log[-3000:]
     assert "2 processes, 4 devices" in logs[0], logs[0][-3000:]
