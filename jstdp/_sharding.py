@@ -433,13 +433,25 @@ def _local_rule(q: Any, network: Network, state: NetworkState, lay: Layout) -> A
 
 
 def put(x: Any, s: NamedSharding) -> Any:
-    """``jax.device_put(x, s)``, also for a typed PRNG key over the devices of
-    several processes (``device_put`` refuses those: its key data is placed
-    and wrapped again)."""
+    """``x`` on the devices of ``s``.
+
+    Within one process, ``jax.device_put``. Over the devices of several
+    processes, every process holds the same value (the SPMD contract: the
+    same script, the same seeds) and hands its own devices their blocks
+    (``jax.make_array_from_callback``): ``device_put`` would first check
+    that the values agree by broadcasting each array to every device, which
+    for a weight matrix too big for one device defeats the point. Typed
+    PRNG keys go as their key data.
+    """
     if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-        data = jax.device_put(jax.random.key_data(x), s)
+        data = put(jax.random.key_data(x), s)
         return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
-    return jax.device_put(x, s)
+    on_mesh = isinstance(x, jax.Array) and not x.is_fully_addressable
+    if on_mesh or not spans_processes(tuple(s.device_set)):
+        return jax.device_put(x, s)
+    host = np.asarray(x)
+    host = host.astype(jax.dtypes.canonicalize_dtype(host.dtype), copy=False)
+    return jax.make_array_from_callback(host.shape, s, lambda index: host[index])
 
 
 def abstract(x: Any, s: NamedSharding) -> jax.ShapeDtypeStruct:

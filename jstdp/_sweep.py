@@ -24,9 +24,10 @@ Multi-host: every process runs the same script with the same grid (SPMD)::
                                        # devices of all hosts
     np.asarray(out)                    # every process holds all K entries
 
-The grid must be the same value on every process (``jax.device_put`` checks
-it) and not committed to one device (``parameter_grid`` returns uncommitted
-arrays). When the devices span several processes the result is gathered
+The grid and the arguments must be the same values on every process (the
+same script and seeds; each process hands its own devices their entries, see
+:func:`jstdp._sharding.put`). When the devices span several processes the
+result is gathered
 inside the compiled call: a fully replicated array, so every process reads
 all ``K`` entries without ``multihost_utils.process_allgather``. CPU
 processes talk over gloo (jaxlib's default CPU collectives,
