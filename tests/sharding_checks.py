@@ -23,7 +23,7 @@ from jstdp.rules import NorseSTDP
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import multihost  # noqa: E402
 
-N_IN, N_EXC, STEPS = 64, 32, 200
+N_IN, N_EXC, STEPS = 64, 32, 100
 
 
 def compare(sharded, single) -> dict:

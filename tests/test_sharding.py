@@ -37,9 +37,10 @@ spec.loader.exec_module(multihost)
 # What differs between a sharded and the unsharded run is only the order of
 # the sums that cross devices (or that XLA:CPU vectorises differently for a
 # local block): a few float32 ulp of a conductance (~1) or a voltage (~60
-# mV) per step, which spikes can carry further. Measured: 0 (bitwise) in
-# every case here except 1 ulp of a membrane potential (7.6e-6 mV) in the
-# 2 x 4 mesh run with multiplicative_pow.
+# mV) per step, which spikes can carry further. Measured: 0 (bitwise) for
+# model parallel and the two-process run; 1 ulp of a membrane potential
+# (7.6e-6 mV) data parallel; 2.1e-7 in a weight for the two-process sweep
+# (XLA:CPU batches 2 parameter sets per device differently from 8 on one).
 ATOL = 1e-4
 # Per device, besides its block of the weights: the replicated input spikes
 # and presynaptic traces and the split neuron state of a 16,384-neuron layer
