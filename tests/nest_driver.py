@@ -24,6 +24,9 @@ drive jstdp and NEST, whatever the delay. The synapse's ``tau_minus`` and
 
 Dopamine (``stdp_dopamine_synapse``): the train is the volume transmitter's,
 ``generator -> parrot -> volume_transmitter``, both links of delay ``h``.
+Every static link has delay ``h``, so NEST's ``min_delay`` is ``h`` and the
+volume transmitter delivers (and the synapse integrates and clips its weight)
+at every step; with a larger ``min_delay`` NEST clips less often.
 
 Earliest spikes: NEST refuses generator spikes at time 0, so pre spikes start
 at step 1, post spikes (as seen) at step ``1 + d / h`` and dopamine spikes at
@@ -92,7 +95,8 @@ def simulate(model, projections, resolution):
         resolution: NEST's resolution ``h`` in ms.
 
     Returns:
-        One :class:`Record` per projection.
+        One :class:`Record` per projection. NEST's kernel is reset first, so
+        nothing from an earlier call survives.
 
     Raises:
         ValueError: spikes that are not 0/1, too early for NEST, mismatched
