@@ -103,10 +103,6 @@ def shrink(w: jax.Array, k: jax.Array, w_max: jax.Array) -> jax.Array:
     return jnp.where(k != 0, new, w)
 
 
-def dense_default(connection: Any) -> Any:
-    return Dense() if connection is None else connection
-
-
 def synapse_pairs(rule: Any, connection: Any) -> Any:
     """``connection`` if it can spread values over single synapses, else an
     error naming the rule (its state or pairing conditions are per synapse)."""
@@ -134,10 +130,16 @@ class NESTTraces:
     Kminus: jax.Array
 
 
+@jax.jit
+def _step(rule, z_pre, z_post, w, state, dt, connection, signals):
+    return rule.step(z_pre, z_post, w, state, dt, connection, **signals)
+
+
 class NESTRule:
     """What every NEST rule does: check its values when made (``checks``:
     finite, positive time constants, ...), come from NEST's parameter names
-    (:meth:`from_nest`) and check weights as NEST does (:meth:`check_weights`).
+    (:meth:`from_nest`), run its ``step`` compiled (:meth:`update`) and check
+    weights as NEST does (:meth:`check_weights`).
     """
 
     nest_model: ClassVar[str] = ""
@@ -168,6 +170,34 @@ class NESTRule:
                     )
                 values[name] = value
         return cls(**values)
+
+    def update(
+        self,
+        z_pre: jax.Array,
+        z_post: jax.Array,
+        w: jax.Array,
+        state: Any,
+        dt: jax.Array,
+        connection: Any = None,
+        **signals: jax.Array,
+    ) -> tuple[jax.Array, Any]:
+        """One step of the rule (its ``step``), compiled; returns ``(w, state)``.
+
+        Spikes, state, ``dt`` (s) and the parameters are in ``w.dtype`` (the
+        callers cast them); ``connection`` defaults to :class:`Dense`. Called
+        eagerly, the step runs as the one kernel a jitted run or a
+        ``lax.scan`` fuses it into, so all three agree bit for bit.
+        """
+        return _step(
+            self,
+            z_pre,
+            z_post,
+            w,
+            state,
+            dt,
+            Dense() if connection is None else connection,
+            signals,
+        )
 
     def check_weights(self, w: ArrayLike) -> None:
         """Raise a ValueError where ``w`` and ``Wmax`` differ in sign and NEST
@@ -223,18 +253,17 @@ class TraceRule(NESTRule):
         pre = jnp.ones if self.phantom_pre else jnp.zeros
         return NESTTraces(pre(pre_shape, dtype), jnp.zeros(post_shape, dtype))
 
-    def update(
+    def step(
         self,
         z_pre: jax.Array,
         z_post: jax.Array,
         w: jax.Array,
         state: NESTTraces,
         dt: jax.Array,
-        connection: Any = None,
+        connection: Any,
     ) -> tuple[jax.Array, NESTTraces]:
         """One step: decay, :meth:`pair`, the spikes into the traces.
         Returns ``(w, state)``."""
-        connection = dense_default(connection)
         x = decay(state.Kplus, dt, getattr(self, self.pre_tau))
         y = decay(state.Kminus, dt, self.tau_minus)
         w = self.pair(w, x, y, z_pre, z_post, connection)

@@ -11,7 +11,7 @@ from jax.typing import ArrayLike
 
 from jstdp import _validation as v
 from jstdp._pytree import pytree
-from jstdp.rules._nest import MS_PER_S, NESTRule, decay, dense_default
+from jstdp.rules._nest import MS_PER_S, NESTRule, decay
 
 
 @pytree
@@ -118,14 +118,14 @@ class STDPDopamineSynapse(NESTRule):
             jnp.zeros((), dtype),
         )
 
-    def update(
+    def step(
         self,
         z_pre: jax.Array,
         z_post: jax.Array,
         w: jax.Array,
         state: DopamineState,
         dt: jax.Array,
-        connection: Any = None,
+        connection: Any,
         *,
         dopamine: jax.Array | None = None,
         n: jax.Array | None = None,
@@ -137,7 +137,6 @@ class STDPDopamineSynapse(NESTRule):
             ValueError: both ``dopamine`` and ``n`` given, or ``n`` not a
                 scalar.
         """
-        connection = dense_default(connection)
         if dopamine is not None and n is not None:
             raise ValueError("give the dopamine as spikes (dopamine=) or n=, not both")
         w = self.integrate(w, state.c, state.n, dt)

@@ -21,7 +21,6 @@ from jstdp._pytree import pytree
 from jstdp.rules._nest import (
     TraceRule,
     decay,
-    dense_default,
     reset,
     synapse_pairs,
 )
@@ -101,17 +100,17 @@ class STDPNNPreCenteredSynapse(Guetig):
             jnp.zeros((pre_shape[0], *w_shape), dtype), jnp.zeros(post_shape, dtype)
         )
 
-    def update(
+    def step(
         self,
         z_pre: jax.Array,
         z_post: jax.Array,
         w: jax.Array,
         state: PreCenteredState,
         dt: jax.Array,
-        connection: Any = None,
+        connection: Any,
     ) -> tuple[jax.Array, PreCenteredState]:
         """One step; returns ``(w, state)``."""
-        connection = synapse_pairs(self, dense_default(connection))
+        connection = synapse_pairs(self, connection)
         kplus = decay(state.Kplus, dt, self.tau_plus)
         y = decay(state.Kminus, dt, self.tau_minus)
         post, pre = connection.pairs(z_post, z_pre)
@@ -187,17 +186,17 @@ class STDPNNRestrSynapse(Guetig):
             jnp.zeros((), jnp.int32),
         )
 
-    def update(
+    def step(
         self,
         z_pre: jax.Array,
         z_post: jax.Array,
         w: jax.Array,
         state: RestrState,
         dt: jax.Array,
-        connection: Any = None,
+        connection: Any,
     ) -> tuple[jax.Array, RestrState]:
         """One step; returns ``(w, state)``."""
-        connection = synapse_pairs(self, dense_default(connection))
+        connection = synapse_pairs(self, connection)
         x = decay(state.Kplus, dt, self.tau_plus)
         y = decay(state.Kminus, dt, self.tau_minus)
         t_post, t_pre = connection.pairs(state.t_post, state.t_pre)

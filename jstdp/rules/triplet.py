@@ -11,7 +11,7 @@ from jax.typing import ArrayLike
 
 from jstdp import _validation as v
 from jstdp._pytree import pytree
-from jstdp.rules._nest import NESTRule, decay, dense_default, grow, shrink
+from jstdp.rules._nest import NESTRule, decay, grow, shrink
 
 
 @pytree
@@ -94,17 +94,16 @@ class STDPTripletSynapse(NESTRule):
         pre, post = jnp.zeros(pre_shape, dtype), jnp.zeros(post_shape, dtype)
         return TripletState(pre, pre, post, post)
 
-    def update(
+    def step(
         self,
         z_pre: jax.Array,
         z_post: jax.Array,
         w: jax.Array,
         state: TripletState,
         dt: jax.Array,
-        connection: Any = None,
+        connection: Any,
     ) -> tuple[jax.Array, TripletState]:
         """One step (see the class docstring); returns ``(w, state)``."""
-        connection = dense_default(connection)
         r1 = decay(state.Kplus, dt, self.tau_plus)
         r2 = decay(state.Kplus_triplet, dt, self.tau_plus_triplet)
         o1 = decay(state.Kminus, dt, self.tau_minus)
