@@ -15,6 +15,8 @@ lands a weight near 0 cancels, and both keep only the absolute accuracy of
 the weight they started from, hence the floor relative to the bound.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,17 @@ def test_weights_after_every_presynaptic_spike_match_nest(model, h):
             f"max |dw|/|w| (|w| > 1% W) = {relative:.2e}"
         )
         assert excess <= 0, (model, h, dtype, absolute, relative)
+
+
+@pytest.mark.parametrize("model", list(CASES))
+def test_defaults_are_nests(model):
+    """Every field's default is NEST's: the synapse model's, and for the
+    postsynaptic time constants the neuron's (``parrot_neuron``; every
+    archiving neuron shares them)."""
+    nest = nest_driver.nest
+    nest.ResetKernel()
+    synapse, neuron = nest.GetDefaults(model), nest.GetDefaults("parrot_neuron")
+    rule = MODELS[model]()
+    for field in (f.name for f in dataclasses.fields(rule)):
+        key = "lambda" if field == "lambda_" else field
+        assert getattr(rule, field) == synapse.get(key, neuron.get(key)), field
