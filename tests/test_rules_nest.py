@@ -196,12 +196,14 @@ def test_weights_after_every_presynaptic_spike_match_nest(model, h):
         for d in delays
     ]
     records = nest_driver.simulate(model, projections, h)
-    assert sum(len(r.weight) for r in records) > 5000  # every pre spike, recorded
+    count = sum(len(r.weight) for r in records)
+    assert count > 5000  # every synapse at every presynaptic spike
     for dtype in ("float64", "float32"):
         weights = replay_all(model, projections, h, dtype)
         absolute, relative, excess = differences(projections, records, weights, dtype)
         print(
-            f"NEST parity {model} h={h} ms {dtype}: max |dw|/W = {absolute:.2e}, "
+            f"NEST parity {model} h={h} ms {dtype}, {count} weights: "
+            f"max |dw|/W = {absolute:.2e}, "
             f"max |dw|/|w| (|w| > 1% W) = {relative:.2e}"
         )
         assert excess <= 0, (model, h, dtype, absolute, relative)
