@@ -106,20 +106,21 @@ def test_notebook_runs(path, jupyter_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_norse_notebook_skips_norse_without_torch(jupyter_path, monkeypatch):
+@pytest.mark.parametrize(
+    "name, skipped, comparison",
+    [
+        ("norse", "torch or norse is not installed", "max |w"),
+        ("rules", "NEST is not installed", "w_NEST"),
+    ],
+)
+def test_notebooks_skip_what_is_not_installed(
+    jupyter_path, monkeypatch, name, skipped, comparison
+):
+    """Without torch, Norse and NEST (as on a Colab TPU runtime) the Norse
+    and NEST notebooks say so and skip their comparisons."""
     monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
-    (path,) = [nb for nb in NOTEBOOKS if "norse" in nb.name]
+    (path,) = [nb for nb in NOTEBOOKS if name in nb.name]
     nb = execute(path, KERNEL_NO_TORCH)
     text = "".join(out.text for out in outputs(nb, "stream"))
-    assert "torch or norse is not installed" in text
-    assert "max |w" not in text  # no Norse comparison ran
-
-
-@pytest.mark.slow
-def test_rules_notebook_skips_nest_without_nest(jupyter_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
-    (path,) = [nb for nb in NOTEBOOKS if "rules" in nb.name]
-    nb = execute(path, KERNEL_NO_TORCH)
-    text = "".join(out.text for out in outputs(nb, "stream"))
-    assert "NEST is not installed" in text
-    assert "w_NEST" not in text  # no NEST comparison ran
+    assert skipped in text
+    assert comparison not in text  # no comparison ran

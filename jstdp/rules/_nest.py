@@ -51,6 +51,13 @@ SIGN_RULES: dict[str, tuple[Callable[..., Any], str]] = {
 }
 
 
+# A rule's state at time 0, field by field: (shape, value, dtype). The shape is
+# "pre" or "post" (like the spikes, batch first), "w", "synapse" ((batch,
+# *w_shape): one per synapse and batch entry) or "scalar"; dtype None is the
+# weights' dtype.
+Layout = tuple[tuple[str, float, Any], ...]
+
+
 def nonzero(*names: str) -> tuple[v.Check, ...]:
     return tuple(((n,), lambda x: x != 0, "be != 0") for n in names)
 
@@ -144,6 +151,32 @@ class NESTRule:
 
     nest_model: ClassVar[str] = ""
     sign_rule: ClassVar[str | None] = None  # a key of SIGN_RULES
+    state_type: ClassVar[type]
+    state_layout: ClassVar[Layout]
+
+    def init(
+        self,
+        pre_shape: tuple[int, ...],
+        post_shape: tuple[int, ...],
+        w_shape: tuple[int, ...],
+        dtype: jax.typing.DTypeLike = jnp.float32,
+    ) -> Any:
+        """The state at NEST time 0 for spikes of ``pre_shape`` / ``post_shape``
+        (batch first) and weights of ``w_shape``: a ``state_type`` whose fields
+        the class's ``state_layout`` gives (see :data:`Layout`)."""
+        shapes = {
+            "pre": pre_shape,
+            "post": post_shape,
+            "w": w_shape,
+            "synapse": (pre_shape[0], *w_shape),
+            "scalar": (),
+        }
+        return self.state_type(
+            *(
+                jnp.full(shapes[shape], value, dtype if kind is None else kind)
+                for shape, value, kind in self.state_layout
+            )
+        )
 
     def __post_init__(self) -> None:
         v.check_fields(self)
@@ -220,38 +253,16 @@ class TraceRule(NESTRule):
     Each step, NEST's order for spikes at the same time ``t``: the traces
     decay to ``t``; :meth:`pair` changes the weights with the traces of the
     spikes strictly before ``t``; then the traces take the spikes at ``t``
-    (``+ 1``, or set to 1 for ``nearest`` traces). Subclasses give ``pair``
-    and say which field is the presynaptic time constant (``pre_tau``),
-    whether the traces are ``nearest`` and whether ``x`` starts at 1
-    (``phantom_pre``: a presynaptic spike at time 0).
+    (``+ 1``, or set to 1 for ``nearest`` traces). Subclasses give
+    ``pair(w, x, y, z_pre, z_post, connection) -> w`` and say which field
+    is the presynaptic time constant (``pre_tau``) and whether the traces
+    are ``nearest``; ``state_layout`` says where they start.
     """
 
     pre_tau: ClassVar[str] = "tau_plus"
     nearest: ClassVar[bool] = False
-    phantom_pre: ClassVar[bool] = False
-
-    def pair(
-        self,
-        w: jax.Array,
-        x: jax.Array,
-        y: jax.Array,
-        z_pre: jax.Array,
-        z_post: jax.Array,
-        connection: Any,
-    ) -> jax.Array:
-        raise NotImplementedError
-
-    def init(
-        self,
-        pre_shape: tuple[int, ...],
-        post_shape: tuple[int, ...],
-        w_shape: tuple[int, ...],
-        dtype: jax.typing.DTypeLike = jnp.float32,
-    ) -> NESTTraces:
-        """Traces for spikes of ``pre_shape`` / ``post_shape`` (batch first):
-        zero, or ``x = 1`` with ``phantom_pre``."""
-        pre = jnp.ones if self.phantom_pre else jnp.zeros
-        return NESTTraces(pre(pre_shape, dtype), jnp.zeros(post_shape, dtype))
+    state_type: ClassVar = NESTTraces
+    state_layout: ClassVar = (("pre", 0.0, None), ("post", 0.0, None))
 
     def step(
         self,

@@ -103,20 +103,13 @@ class STDPDopamineSynapse(NESTRule):
     )
     strict: ClassVar = v.non_negative("A_plus", "A_minus", "b")
 
-    def init(
-        self,
-        pre_shape: tuple[int, ...],
-        post_shape: tuple[int, ...],
-        w_shape: tuple[int, ...],
-        dtype: jax.typing.DTypeLike = jnp.float32,
-    ) -> DopamineState:
-        """Zero traces, eligibility and dopamine."""
-        return DopamineState(
-            jnp.zeros(pre_shape, dtype),
-            jnp.zeros(post_shape, dtype),
-            jnp.zeros(w_shape, dtype),
-            jnp.zeros((), dtype),
-        )
+    state_type: ClassVar = DopamineState
+    state_layout: ClassVar = (
+        ("pre", 0.0, None),
+        ("post", 0.0, None),
+        ("w", 0.0, None),
+        ("scalar", 0.0, None),
+    )
 
     def step(
         self,

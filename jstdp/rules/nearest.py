@@ -51,7 +51,8 @@ class STDPNNSymmSynapse(Guetig, TraceRule):
     nest_model: ClassVar = "stdp_nn_symm_synapse"
     sign_rule: ClassVar = "signbit"
     nearest: ClassVar = True
-    phantom_pre: ClassVar = True
+    # x = 1: the phantom pre at time 0.
+    state_layout: ClassVar = (("pre", 1.0, None), ("post", 0.0, None))
 
 
 @pytree
@@ -88,17 +89,8 @@ class STDPNNPreCenteredSynapse(Guetig):
 
     nest_model: ClassVar = "stdp_nn_pre_centered_synapse"
 
-    def init(
-        self,
-        pre_shape: tuple[int, ...],
-        post_shape: tuple[int, ...],
-        w_shape: tuple[int, ...],
-        dtype: jax.typing.DTypeLike = jnp.float32,
-    ) -> PreCenteredState:
-        """Zero state: ``Kplus`` ``(batch, *w_shape)``, ``Kminus`` like the posts."""
-        return PreCenteredState(
-            jnp.zeros((pre_shape[0], *w_shape), dtype), jnp.zeros(post_shape, dtype)
-        )
+    state_type: ClassVar = PreCenteredState
+    state_layout: ClassVar = (("synapse", 0.0, None), ("post", 0.0, None))
 
     def step(
         self,
@@ -170,21 +162,15 @@ class STDPNNRestrSynapse(Guetig):
 
     nest_model: ClassVar = "stdp_nn_restr_synapse"
 
-    def init(
-        self,
-        pre_shape: tuple[int, ...],
-        post_shape: tuple[int, ...],
-        w_shape: tuple[int, ...],
-        dtype: jax.typing.DTypeLike = jnp.float32,
-    ) -> RestrState:
-        """The phantom pre at time 0 (``x = 1``, ``t_pre = 0``), no post."""
-        return RestrState(
-            jnp.ones(pre_shape, dtype),
-            jnp.zeros(post_shape, dtype),
-            jnp.zeros(pre_shape, jnp.int32),
-            jnp.full(post_shape, -1, jnp.int32),
-            jnp.zeros((), jnp.int32),
-        )
+    state_type: ClassVar = RestrState
+    # The phantom pre at time 0 (x = 1, t_pre = 0); no post yet (t_post = -1).
+    state_layout: ClassVar = (
+        ("pre", 1.0, None),
+        ("post", 0.0, None),
+        ("pre", 0, jnp.int32),
+        ("post", -1, jnp.int32),
+        ("scalar", 0, jnp.int32),
+    )
 
     def step(
         self,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import jax
-import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jstdp import _validation as v
@@ -83,16 +82,13 @@ class STDPTripletSynapse(NESTRule):
         "Aplus", "Aminus", "Aplus_triplet", "Aminus_triplet"
     )
 
-    def init(
-        self,
-        pre_shape: tuple[int, ...],
-        post_shape: tuple[int, ...],
-        w_shape: tuple[int, ...],
-        dtype: jax.typing.DTypeLike = jnp.float32,
-    ) -> TripletState:
-        """Zero traces for spikes of ``pre_shape`` / ``post_shape`` (batch first)."""
-        pre, post = jnp.zeros(pre_shape, dtype), jnp.zeros(post_shape, dtype)
-        return TripletState(pre, pre, post, post)
+    state_type: ClassVar = TripletState
+    state_layout: ClassVar = (
+        ("pre", 0.0, None),
+        ("pre", 0.0, None),
+        ("post", 0.0, None),
+        ("post", 0.0, None),
+    )
 
     def step(
         self,
