@@ -333,12 +333,14 @@ def run(
     dt = v.time_step(dt)
     learning = v.flag("learning", learning)
     _check_options(save, progress, chunk_steps)
+    single = not isinstance(inputs, dict)
     inputs = _inputs(network, inputs)
     arrays, poisson, batches, lengths = {}, {}, set(), set()
     for k, p in enumerate(network.populations):
         if p.name not in inputs:
             continue
-        value, label = inputs[p.name], f"inputs[{p.name!r}]"
+        value = inputs[p.name]
+        label = "inputs" if single else f"inputs[{p.name!r}]"
         if isinstance(value, PoissonInput):
             rates = jnp.asarray(value.rates_hz)
             _check_shape(

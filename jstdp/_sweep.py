@@ -100,10 +100,7 @@ def parameter_grid(
                 f"{type(base).__name__} has no numeric field {name!r}; "
                 f"numeric fields: {', '.join(numeric)}"
             )
-        if isinstance(values, (str, bytes)) or len(values) == 0:
-            raise ValueError(
-                f"{name} must be a non-empty list of values, got {values!r}"
-            )
+        _check_values(name, values)
     names = list(field_values)
     match mode:
         case "product":
@@ -129,6 +126,36 @@ def parameter_grid(
                 getattr(base, name),
             )
     return base.replace(**leaves), rows
+
+
+def _check_values(name: str, values: object) -> None:
+    """A non-empty list of real numbers, or of real arrays of one shape."""
+    if isinstance(values, (str, bytes)) or not isinstance(
+        values, (Sequence, np.ndarray)
+    ):
+        raise TypeError(
+            f"{name} must be a list of values (e.g. {name}=[0.1, 0.2]), got {values!r}"
+        )
+    if len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty list of values, got {values!r}")
+    shapes = set()
+    for k, value in enumerate(values):
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError):  # ragged nested lists
+            a = np.asarray(None)
+        ok = a.dtype != bool and (
+            np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+        )
+        if not ok:
+            raise TypeError(
+                f"{name}[{k}] must be a real number or array, got {value!r}"
+            )
+        shapes.add(a.shape)
+    if len(shapes) > 1:
+        raise ValueError(
+            f"{name} must hold values of one shape, got shapes {sorted(shapes)}"
+        )
 
 
 def _sweep_size(stacked: Any) -> int:

@@ -76,6 +76,37 @@ def ensure(name: str, ok: bool, got: object, want: str) -> None:
         raise ValueError(f"{name} must be {want}, got {got!r}")
 
 
+def number(
+    name: str,
+    value: object,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> float:
+    """``value`` as a float: a finite real number within the given bounds."""
+    bounds = [
+        f"{op} {b:g}"
+        for op, b in ((">", above), (">=", at_least), ("<=", at_most))
+        if b is not None
+    ]
+    want = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and np.isfinite(float(value))
+    )
+    if ok:
+        x = float(value)
+        ok = (
+            (above is None or x > above)
+            and (at_least is None or x >= at_least)
+            and (at_most is None or x <= at_most)
+        )
+    if not ok:
+        raise ValueError(f"{name} must be {want}, got {value!r}")
+    return float(value)
+
+
 def optional_integer(name: str, value: object, minimum: int = 1) -> int | None:
     return None if value is None else integer(name, value, minimum)
 

@@ -46,20 +46,43 @@ def test_song2000_help_lists_flags(capsys):
     [
         ([], "the following arguments are required: command"),
         (["song3000"], "invalid choice: 'song3000'"),
-        (["song2000", "--dt", "0.01"], "--dt: expected a time step in (0, 0.001]"),
-        (["song2000", "--dt", "abc"], "--dt: expected a time step"),
-        (["song2000", "--mu", "0.1", "-1"], "--mu: expected a number >= 0"),
-        (["song2000", "--mu", "nan"], "--mu: expected a number >= 0, got 'nan'"),
-        (["song2000", "--seconds", "0"], "--seconds: expected a number > 0"),
+        (
+            ["song2000", "--dt", "0.01"],
+            "--dt: dt must be a finite number > 0 and <= 0.001",
+        ),
+        (["song2000", "--dt", "abc"], "--dt: expected a number, got 'abc'"),
+        (
+            ["song2000", "--dt", "1e-12"],
+            "--seconds: seconds must be <= (2**31 - 1) * dt",
+        ),
+        (["song2000", "--dt", "5e-324"], "the step count is int32"),
+        (["song2000", "--seconds", "1e300"], "the step count is int32"),
+        (["song2000", "--mu", "0.1", "-1"], "--mu: mus must be a non-empty list"),
+        (["song2000", "--mu", "nan"], "--mu: mus must be a non-empty list of finite"),
+        (
+            ["song2000", "--seconds", "0"],
+            "--seconds: seconds must be a finite number > 0",
+        ),
         (["song2000", "--seconds", "0.01"], "seconds must be >= chunks * dt"),
-        (["song2000", "--algorithm", "hebb"], "--algorithm: invalid choice: 'hebb'"),
-        (["song2000", "--inputs", "1.5"], "--inputs: expected an integer >= 1"),
-        (["song2000", "--rate", "-3"], "--rate: expected a number > 0"),
-        (["song2000", "--rate", "5000"], "rate_hz * dt must be <= 1 / dt"),
-        (["song2000", "--seed", "-1"], "--seed: expected an integer in [0, 2**32)"),
+        (
+            ["song2000", "--algorithm", "hebb"],
+            "--algorithm: algorithms must be distinct",
+        ),
+        (["song2000", "--inputs", "1.5"], "--inputs: expected an integer, got '1.5'"),
+        (["song2000", "--rate", "-3"], "--rate: rate_hz must be a finite number > 0"),
+        (["song2000", "--rate", "5000"], "rate_hz must be <= 1 / dt = 1000 Hz"),
+        (["song2000", "--seed", "-1"], "--seed: seeds must be an int >= 0, got -1"),
+        (["song2000", "--delay", "-1"], "--delay: delay must be an int >= 0"),
         (["song2000", "--bogus"], "unrecognized arguments: --bogus"),
-        (["receptive-fields", "--kernels", "0"], "--kernels: expected an integer"),
+        (
+            ["receptive-fields", "--kernels", "0"],
+            "--kernels: kernels must be an int >= 1",
+        ),
         (["receptive-fields", "--presentations", "x"], "--presentations: expected"),
+        (
+            ["receptive-fields", "--seed", "4294967296"],
+            "--seed: seed must be an int <=",
+        ),
     ],
 )
 def test_bad_flag_is_one_line_and_exit_2(capsys, argv, message):
@@ -72,6 +95,29 @@ def test_bad_flag_is_one_line_and_exit_2(capsys, argv, message):
     assert len(lines) == 1
     assert lines[0].startswith("jstdp") and ": error: " in lines[0]
     assert message in lines[0]
+
+
+def test_help_defaults_are_the_configs(capsys):
+    """One source of defaults: the flags' help shows the config's values."""
+    from jstdp.experiments import Song2000Config
+
+    with pytest.raises(SystemExit):
+        main(["song2000", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    config = Song2000Config()
+    assert f"(default {config.seconds}; --quick: 2.0)" in out
+    assert f"(default {config.rate_hz})" in out and f"(default {config.g_max})" in out
+
+
+def test_unwritable_out_fails_before_the_run(capsys, tmp_path):
+    """--out under a file: one line, exit 2, nothing computed or printed."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        main(["song2000", "--quick", "--out", str(blocker / "out")])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "cannot be written" in captured.err
 
 
 def test_song2000_quick_writes_figure_json_and_lines(capsys, tmp_path):

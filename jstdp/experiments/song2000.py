@@ -23,9 +23,10 @@ import numpy as np
 from jstdp import _validation as v
 from jstdp._network import Input, Network, Population, Projection
 from jstdp._norse import STDPParameters
-from jstdp._run import run
+from jstdp._run import INT32_MAX, run
 from jstdp._sweep import parameter_grid
 from jstdp._validation import validate_parameters
+from jstdp.experiments._config import option
 from jstdp.neurons.conductance import ConductanceLIFParameters
 from jstdp.neurons.encoders import PoissonInput
 from jstdp.rules.norse import ALGORITHMS
@@ -86,51 +87,61 @@ class Song2000Config:
         mus: the ``mu`` values of ``multiplicative_pow``.
         seeds: one run per seed and configuration; a seed fixes the inputs
             and the initial weights, shared by all configurations.
+        delay: transmission delay of the inputs, in steps (1: an input spike
+            acts on the neuron in the next step, as in NEST and Brian2; 0:
+            in the same step, which pairs the input that fires the neuron
+            at lag 0).
         chunks: the run is split into this many equal compiled calls (for
             the progress bar and the time course); a multiple of 10, so the
             output rate is measured over exactly the last 10%.
     """
 
-    seconds: float = 200.0
-    dt: float = 1e-3
-    inputs: int = 1000
-    rate_hz: float = 15.0
-    g_max: float = 0.011
-    a_plus: float = 0.0075
-    depression: float = 1.05
+    seconds: float = option(200.0, "simulated seconds", metavar="S", quick=2.0)
+    dt: float = option(1e-3, "time step in seconds, in (0, 0.001]", metavar="DT")
+    inputs: int = option(1000, "number of Poisson inputs", metavar="N")
+    rate_hz: float = option(15.0, "input rate in Hz", flag="--rate", metavar="HZ")
+    g_max: float = option(
+        0.011, "conductance per unit weight (leak units)", metavar="G"
+    )
+    a_plus: float = option(
+        0.0075, "potentiation per pair, in units of w_max", metavar="A"
+    )
+    depression: float = option(1.05, "depression / potentiation ratio", metavar="B")
     tau_stdp: float = 0.02
-    algorithms: tuple[str, ...] = ALGORITHMS
-    mus: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-    seeds: tuple[int, ...] = (0,)
+    algorithms: tuple[str, ...] = option(
+        ALGORITHMS, "STDP rules", flag="--algorithm", metavar="NAME"
+    )
+    mus: tuple[float, ...] = option(
+        (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+        "mu values of multiplicative_pow",
+        flag="--mu",
+        metavar="MU",
+    )
+    seeds: tuple[int, ...] = option(
+        (0,), "random seeds, run together", flag="--seed", metavar="N"
+    )
     chunks: int = 50
+    delay: int = option(1, "input delay in steps (0: same step)", metavar="K")
 
     def __post_init__(self) -> None:
-        finite = lambda x: isinstance(x, (int, float)) and math.isfinite(x)
         for name in ("seconds", "rate_hz", "g_max", "a_plus", "tau_stdp"):
-            value = getattr(self, name)
-            v.ensure(name, finite(value) and value > 0, value, "a finite number > 0")
-        v.ensure("dt", finite(self.dt) and 0 < self.dt <= 1e-3, self.dt, "in (0, 1e-3]")
+            v.number(name, getattr(self, name), above=0)
+        v.number("dt", self.dt, above=0, at_most=1e-3)
+        v.number("depression", self.depression, at_least=1)
         v.ensure(
-            "depression",
-            finite(self.depression) and self.depression >= 1,
-            self.depression,
-            ">= 1 (depression at least as strong as potentiation)",
+            "rate_hz",
+            self.rate_hz * self.dt <= 1,
+            self.rate_hz,
+            f"<= 1 / dt = {1 / self.dt:g} Hz (at most one spike per step)",
         )
-        v.ensure("rate_hz * dt", self.rate_hz * self.dt <= 1, self.rate_hz, "<= 1 / dt")
-        v.ensure(
-            "inputs",
-            isinstance(self.inputs, int) and self.inputs >= 1,
-            self.inputs,
-            "an int >= 1",
-        )
+        v.integer("inputs", self.inputs, 1)
         v.ensure(
             "chunks",
-            isinstance(self.chunks, int)
-            and self.chunks >= 10
-            and self.chunks % 10 == 0,
+            v.integer("chunks", self.chunks, 10) % 10 == 0,
             self.chunks,
             "a multiple of 10",
         )
+        object.__setattr__(self, "delay", v.integer("delay", self.delay, 0))
         object.__setattr__(self, "algorithms", tuple(self.algorithms))
         object.__setattr__(self, "mus", tuple(float(m) for m in self.mus))
         object.__setattr__(self, "seeds", tuple(self.seeds))
@@ -149,13 +160,19 @@ class Song2000Config:
             self.mus,
             "a non-empty list of finite numbers >= 0",
         )
+        for s in self.seeds:
+            v.integer("seeds", s, 0, 2**32 - 1)
         v.ensure(
-            "seeds",
-            bool(self.seeds)
-            and all(isinstance(s, int) and 0 <= s < 2**32 for s in self.seeds)
-            and len(set(self.seeds)) == len(self.seeds),
-            self.seeds,
+            "seeds", len(set(self.seeds)) == len(self.seeds) > 0, self.seeds,
             "a non-empty list of distinct ints in [0, 2**32)",
+        )  # fmt: skip
+        steps = self.seconds / self.dt  # may overflow to inf
+        v.ensure(
+            "seconds",
+            math.isfinite(steps) and round(steps) <= INT32_MAX,
+            self.seconds,
+            f"<= (2**31 - 1) * dt = {INT32_MAX * self.dt:g} s "
+            "(the step count is int32)",
         )
         v.ensure(
             "seconds",
@@ -244,18 +261,27 @@ def _near_bounds(w: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.mean(w <= NEAR, axis=-1), jnp.mean(w >= 1 - NEAR, axis=-1)
 
 
-def _network(rule: STDPParameters, neuron: ConductanceLIFParameters, n: int) -> Network:
+def _network(
+    rule: STDPParameters, neuron: ConductanceLIFParameters, n: int, delay: int
+) -> Network:
     """``n`` Poisson inputs -> one neuron, plastic with ``rule``."""
     return Network(
         populations=(Input("inputs", (n,)), Population("neuron", neuron, (1,))),
         projections=(
-            Projection("inputs", "neuron", w=jnp.zeros((1, n)), rule=rule, name="w"),
+            Projection(
+                "inputs",
+                "neuron",
+                w=jnp.zeros((1, n)),
+                rule=rule,
+                name="w",
+                delay=delay,
+            ),
         ),
     )
 
 
-@functools.partial(jax.jit, static_argnames=("steps",))
-def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, *, steps):
+@functools.partial(jax.jit, static_argnames=("steps", "delay"))
+def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, *, steps, delay):
     """``steps`` more steps of every run; one compiled call for all of them.
 
     ``carry[g]`` holds rule group ``g``'s network states for ``S`` seeds and
@@ -271,7 +297,7 @@ def _song2000_chunk(carry, params, p_neuron, keys, rates, dt, *, steps):
         state = state.replace(counts=jax.tree.map(jnp.zeros_like, state.counts))
         inputs = PoissonInput(rates, key)
         state, _ = run(
-            _network(p, p_neuron, n), inputs, steps=steps, dt=dt, state=state
+            _network(p, p_neuron, n, delay), inputs, steps=steps, dt=dt, state=state
         )
         return state, state.counts["neuron"][0, 0]
 
@@ -318,7 +344,7 @@ def song2000(
         rule = config.stdp_parameters(algorithm)
         grid, _ = parameter_grid(rule, mu=list(mus))
         params.append(grid)
-        fresh = _network(rule, p_neuron, n).init(1, jnp.float32)
+        fresh = _network(rule, p_neuron, n, config.delay).init(1, jnp.float32)
         shape = (n_seeds, len(mus))
         state = jax.tree.map(lambda x, s=shape: jnp.broadcast_to(x, s + x.shape), fresh)
         w = jnp.broadcast_to(w0[:, None], (*shape, 1, n))
@@ -327,7 +353,7 @@ def song2000(
 
     args = (p_neuron, input_keys, rates, config.dt)
     compiled = _song2000_chunk.lower(
-        carry, params, *args, steps=config.chunk_steps
+        carry, params, *args, steps=config.chunk_steps, delay=config.delay
     ).compile()
     compile_s = time.perf_counter() - start
     bar = None
