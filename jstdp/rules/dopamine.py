@@ -139,7 +139,7 @@ class STDPDopamineSynapse(NESTRule):
         if n is None:
             n = decay(state.n, dt, self.tau_n)
             if dopamine is not None:
-                n = n + jnp.sum(dopamine) / self.tau_n
+                n = n + jnp.sum(dopamine, dtype=n.dtype) / self.tau_n
         elif jnp.ndim(n) != 0:
             raise ValueError(f"n must be a scalar per step, got shape {jnp.shape(n)}")
         c = c + self.A_plus * connection.correlate(z_post, x, w.shape)
