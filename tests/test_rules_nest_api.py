@@ -115,6 +115,8 @@ def test_vmap_over_a_parameter_grid_equals_single_runs(x64, rule_type):
     swept = jax.vmap(lambda r: replay(r, z_pre, z_post, w0, dopamine)[0])(grid)
     for k, row in enumerate(rows):
         single = replay(base.replace(**row), z_pre, z_post, w0, dopamine)[0]
+        # vmap batches the Hebbian sums into one product: same terms, other
+        # order of summation, so equal to rounding (not bit for bit).
         np.testing.assert_allclose(swept[k], single, rtol=1e-14, atol=1e-14)
     assert not np.allclose(swept[0], swept[1])
 
