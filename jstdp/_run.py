@@ -542,6 +542,8 @@ def replay(
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
     w = jnp.asarray(w, w.dtype)
     dtype = w.dtype
+    if callable(getattr(rule, "check_weights", None)):
+        rule.check_weights(w)  # e.g. NEST's rules on the signs of w and Wmax
     z_pre, z_post = v.spikes("z_pre", z_pre), v.spikes("z_post", z_post)
     for name, z in (("z_pre", z_pre), ("z_post", z_post)):
         if z.ndim < 2:
