@@ -569,5 +569,7 @@ def _check_projection(q: Projection, by_name: dict[str, Any]) -> None:
                     (1, *pre.shape), (1, *post.shape), np.shape(q.w), jnp.float32
                 )
             )
+            if callable(getattr(q.rule, "check_weights", None)):
+                q.rule.check_weights(q.w)
         except ValueError as e:
             raise ValueError(f"{label}: rule: {e}") from None

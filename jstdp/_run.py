@@ -34,6 +34,7 @@ from jax.typing import ArrayLike
 from jstdp import _validation as v
 from jstdp._network import Network, NetworkState
 from jstdp._pytree import pytree, static
+from jstdp._sharding import Sharding, as_sharding, constrain, place
 from jstdp.connections.dense import Dense
 from jstdp.neurons.encoders import (
     PoissonInput,
@@ -176,7 +177,9 @@ def _with_branches(make_body, parts, carry, xs, steps, save, draw=None):
     return _steps(make_body(parts), carry, xs, steps, save, draw)
 
 
-def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
+def _network_scan(
+    network, dt, sources, carry, xs, *, steps, save, learning, constraint=None
+):
     rules = tuple(q.rule for q in network.projections)
     dtype = carry.dtype
     thresholds = {
@@ -210,7 +213,7 @@ def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
                     if name in drawn
                     else poisson_step(jax.random.fold_in(key, state.step), rates, dt)
                 )
-            return net.step(state, inputs, dt, learning)
+            return constrain(net.step(state, inputs, dt, learning), constraint)
 
         return body
 
@@ -246,7 +249,7 @@ def _jitted(fn, *static):
 
 
 _SCANS = {
-    "network": _jitted(_network_scan, "learning"),
+    "network": _jitted(_network_scan, "learning", "constraint"),
     "replay": _jitted(_replay_scan, "connection"),
 }
 
@@ -347,6 +350,7 @@ def run(
     learning: bool = True,
     progress: bool = False,
     chunk_steps: int | None = None,
+    sharding: Sharding | str | None = None,
 ) -> tuple[NetworkState, Any]:
     """Simulate a network for ``steps`` steps under one jitted ``lax.scan``.
 
@@ -373,11 +377,17 @@ def run(
         learning: static; False freezes weights, rule states and adaptation.
         progress: a tqdm progress bar (runs in chunks, same numbers).
         chunk_steps: run in chunks of this many steps.
+        sharding: spread the network over devices: ``"model"`` (split the
+            neurons, with the weights into them), ``"data"`` (split the
+            batch) or a :class:`jstdp.Sharding` (mesh, axes, populations);
+            see :mod:`jstdp._sharding`. Default: one device. Continue a
+            sharded run with the same ``sharding``.
 
     Returns:
         ``(state, saved)``: the final :class:`NetworkState` (pass it back as
         ``state=`` to continue; ``state.weights[name]``, ``state.counts``) and
-        the stacked snapshots, or None.
+        the stacked snapshots, or None. A sharded run's arrays stay on the
+        mesh; :func:`jstdp.gather` brings them to NumPy on every process.
 
     Raises:
         ValueError / TypeError: inputs that do not fit the network, bad
@@ -388,6 +398,7 @@ def run(
     dt = v.time_step(dt)
     learning = v.flag("learning", learning)
     _check_options(save, progress, chunk_steps)
+    sharding = None if sharding is None else as_sharding(sharding)
     single = not isinstance(inputs, dict)
     inputs = _inputs(network, inputs)
     arrays, poisson, batches, lengths = {}, {}, set(), set()
@@ -448,26 +459,12 @@ def run(
             )
     _check_steps(steps, state.step)
     dtype = state.dtype
-    net = network.cast(dtype)
-    net = Network.unchecked(
-        net.populations,
-        tuple(
-            dataclasses.replace(
-                q,
-                # A transform may move weights off the rule's bounds between
-                # steps: then no event-driven update (FastPaths.events).
-                rule=_prepare(
-                    q.rule, state.weights[q.name] if q.transform is None else None
-                ),
-            )
-            if q.rule is not None
-            else q
-            for q in net.projections
-        ),
-    )
+    net = _prepared(network, dtype, state.weights)
     sources = {n: (r.astype(dtype), k) for n, (r, k) in poisson.items()}
     xs = arrays or None
-    args = (net, jnp.asarray(dt, dtype), sources)
+    args, constraint = (net, jnp.asarray(dt, dtype), sources), None
+    if sharding is not None:
+        args, state, xs, constraint = place(args, state, xs, sharding)
     return _scan(
         "network",
         args,
@@ -478,6 +475,7 @@ def run(
         chunk_steps,
         progress,
         learning=learning,
+        constraint=constraint,
     )
 
 
@@ -489,6 +487,28 @@ def _prepare(rule: Any, w: jax.Array | None) -> Any:
     if "w" in inspect.signature(prepare).parameters:
         return prepare(w=w)
     return prepare()
+
+
+def _prepared(
+    network: Network, dtype: jnp.dtype, weights: dict[str, jax.Array] | None = None
+) -> Network:
+    """The network a run steps: parameters in ``dtype``, rules prepared (with
+    the initial ``weights``, where given, for the rules' fast paths)."""
+    net = network.cast(dtype)
+
+    def rule(q):
+        # A transform may move weights off the rule's bounds between steps:
+        # then the rule is not told them (no FastPaths.events).
+        w = None if weights is None or q.transform is not None else weights[q.name]
+        return _prepare(q.rule, w)
+
+    return Network.unchecked(
+        net.populations,
+        tuple(
+            dataclasses.replace(q, rule=rule(q)) if q.rule is not None else q
+            for q in net.projections
+        ),
+    )
 
 
 def _input_key(key: Any, k: int, label: str) -> jax.Array:
@@ -593,6 +613,8 @@ def replay(
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
     w = jnp.asarray(w, w.dtype)
     dtype = w.dtype
+    if callable(getattr(rule, "check_weights", None)):
+        rule.check_weights(w)  # e.g. NEST's rules on the signs of w and Wmax
     z_pre, z_post = v.spikes("z_pre", z_pre), v.spikes("z_post", z_post)
     for name, z in (("z_pre", z_pre), ("z_post", z_post)):
         if z.ndim < 2:

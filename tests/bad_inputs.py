@@ -29,7 +29,7 @@ from jstdp import STDPParameters, STDPState
 DOCS = pathlib.Path(__file__).parents[1] / "docs" / "bad_inputs.md"
 SUBJECTS = (
     "steps", "neurons", "runs", "network", "sweeps", "layers", "interop", "cli",
-    "plot", "checks",
+    "plot", "checks", "sharding",
 )  # fmt: skip
 
 
@@ -181,6 +181,8 @@ SECTIONS = {
     "run": "Closed loops: `run_linear` / `run_conv2d`",
     "simulate": "Open loops: `simulate_linear` / `simulate_conv2d`",
     "sweep": "Sweeps: `parameter_grid`, `run_sweep`",
+    "sharding": "Sharded runs: `Sharding`, `run(sharding=)`, `memory_per_device`, "
+    "`gather`",
     "network": "Networks: `Network`, `Population`, `Projection`, `run`, `replay`",
     "objects": "Rules, transforms, connections, neurons, `PoissonInput`, `Save`",
     "nn": "Flax layers: `jstdp.nn.STDPLinear`, `STDPConv2d`",

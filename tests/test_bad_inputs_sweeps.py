@@ -95,6 +95,46 @@ def sweep_grid_w_min_ge_w_max():
     return jstdp.validate_parameters(grid)
 
 
+@case(
+    "sweep/scalar-not-list",
+    "`parameter_grid(..., eta_plus=0.1)` (a scalar, not a list)",
+    TypeError,
+    r"eta_plus must be a list of values \(e.g. eta_plus=\[0.1, 0.2\]\), got 0.1",
+)
+def sweep_scalar_not_list():
+    return jstdp.parameter_grid(STDPParameters(), eta_plus=0.1)
+
+
+@case(
+    "sweep/none-in-values",
+    "`eta_plus=[0.1, None]`",
+    TypeError,
+    r"eta_plus\[1\] must be a real number or array, got None",
+)
+def sweep_none_in_values():
+    return jstdp.parameter_grid(STDPParameters(), eta_plus=[0.1, None])
+
+
+@case(
+    "sweep/string-in-values",
+    '`eta_plus=[0.1, "fast"]`',
+    TypeError,
+    r"eta_plus\[1\] must be a real number or array, got 'fast'",
+)
+def sweep_string_in_values():
+    return jstdp.parameter_grid(STDPParameters(), eta_plus=[0.1, "fast"])
+
+
+@case(
+    "sweep/ragged-values",
+    "`eta_plus=[[0.1, 0.2], 0.3]` (values of two shapes)",
+    ValueError,
+    r"eta_plus must hold values of one shape, got shapes \[\(\), \(2,\)\]",
+)
+def sweep_ragged_values():
+    return jstdp.parameter_grid(STDPParameters(), eta_plus=[[0.1, 0.2], 0.3])
+
+
 @pytest.mark.parametrize("c", cases_of(__name__), ids=lambda c: c.id)
 def test_bad_input(c: Case):
     check_case(c)

@@ -1,4 +1,4 @@
-"""The README's Networks example runs as written and learns what it says."""
+"""The README's examples run as written and do what they say."""
 
 import contextlib
 import io
@@ -30,3 +30,10 @@ def test_networks_example_runs_as_written():
     # STDP moved weight onto the 30 inputs that fire at 60 Hz (from 0.3).
     assert w[:, :30].sum(1).mean() / 20 > 0.35
     assert np.all(np.asarray(state.neurons["exc"].theta) > 0)  # thresholds rose
+
+
+def test_nest_rules_example_runs_as_written():
+    scope: dict = {}
+    exec(compile(example("## NEST's plasticity rules"), "README.md", "exec"), scope)
+    w = np.asarray(scope["w"])
+    assert w.shape == (5, 20) and np.all((w >= 0) & (w <= 4)) and np.any(w != 1)
