@@ -28,14 +28,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # jstdp from this checkout
 
+import jstdp  # noqa: E402
+
+# Before any computation, as `jstdp song2000` does: small closed loops as one
+# kernel each (the same numbers; the Song row also reports the speed without).
+FAST_LOOPS = jstdp.fast_cpu_loops()
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import workloads as wk  # noqa: E402
-
-import jstdp  # noqa: E402
 
 # Norse/jstdp asked for per workload family; L-big also asks jstdp/bound <= 1.5.
 REQUIRED_RATIO = {
@@ -47,6 +51,18 @@ REQUIRED_RATIO = {
     "Sweep": 10.0,
 }
 MAX_OF_BOUND = {"L-big": 1.5}
+# Song 2000 closed loop: jstdp's simulated seconds per wall second over
+# Brian2's (its faster target) and over Norse's.
+SONG_TARGETS = {"brian2": 20.0, "norse": 50.0}
+# 1% activity: jstdp against the dense path before issue 14 on L-big, B = 1.
+SPARSE_TARGET = 5.0
+# The code before issue 14 ("today's dense path" of the 1% rows), from git.
+BASELINE_REF = "dc28788"
+# Brian2 runs in its own venv (benchmarks/README.md): BRIAN2_PYTHON, else
+# .venv-brian (make brian-venv); without it the Brian2 columns are empty.
+BRIAN2_PYTHON = Path(
+    os.environ.get("BRIAN2_PYTHON") or HERE.parent / ".venv-brian" / "bin" / "python"
+)
 
 
 def _family(name: str) -> str:
@@ -236,9 +252,54 @@ def sweep(cfg, kind, algorithm, peak, bw):
     return row(name, shape, algorithm, steps, res, bound, note, cfg["targets"])
 
 
+def _brian2(task: str, *args: str, timeout: float = 900) -> dict | None:
+    """One ``brian2_song2000.py`` task in the Brian2 venv: its JSON line."""
+    if not BRIAN2_PYTHON.exists():
+        print(f"no Brian2 venv at {BRIAN2_PYTHON}: Brian2 columns left empty")
+        return None
+    cmd = [str(BRIAN2_PYTHON), str(HERE / "brian2_song2000.py"), task, *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        print(f"Brian2 {task} failed:\n{done.stderr[-2000:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_DEFAULT_XLA_SONG = """
+import json, sys, time
+sys.path[:0] = [{root!r}, {here!r}]
+import jax, workloads as wk
+run = wk.jstdp_song({steps})
+run()
+times = []
+for _ in range({reps}):
+    t0 = time.perf_counter(); run(); times.append(time.perf_counter() - t0)
+print(json.dumps(times))
+"""
+
+
+def _song_default_xla(steps: int, reps: int) -> list[float] | None:
+    """jstdp's Song loop in a fresh process without ``fast_cpu_loops``."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    code = _DEFAULT_XLA_SONG.format(
+        root=str(HERE.parent), here=str(HERE), steps=steps, reps=reps
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    if done.returncode:
+        print(f"default-XLA Song run failed:\n{done.stderr[-2000:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def song(cfg):
+    """Song 2000 at dt 0.1 ms: jstdp and Norse interleaved, then Brian2 (both
+    targets, in its venv), then jstdp again and jstdp without the XLA option
+    (fresh processes), so that the ratios come from one run."""
     steps = cfg["song_steps"]
-    res = compare(wk.jstdp_song(steps), wk.norse_song(steps), steps, **cfg["timing"])
+    jstdp_run = wk.jstdp_song(steps)
+    res = compare(jstdp_run, wk.norse_song(steps), steps, **cfg["timing"])
     res["max_abs_dw"] = None  # different random streams: not comparable
     out = row(
         "Song2000",
@@ -248,12 +309,150 @@ def song(cfg):
         res,
         None,
         "run_linear + PoissonInput vs a torch loop with Norse's stdp_step_linear",
+        targets=False,
     )
-    sim_s = wk.SONG_DT * 1e3  # simulated ms per step
-    out["sim_seconds_per_wall_second"] = {
-        "jstdp": sim_s / out["jstdp_ms_per_step"]["median"],
-        "norse": sim_s / out["norse_ms_per_step"]["median"],
+    b2 = _brian2(
+        "speed",
+        "--seconds",
+        str(cfg["brian_seconds"]),
+        "--reps",
+        str(cfg["brian_reps"]),
+    )
+    after = []
+    for _ in range(3):
+        t, _ = _seconds(jstdp_run)
+        after.append(1e3 * t / steps)
+    default_xla = _song_default_xla(steps, 3)
+    sim_ms = wk.SONG_DT * 1e3  # simulated ms per step
+    jstdp_ms = statistics.median(res["jstdp_ms"] + after)
+    rates = {
+        "jstdp": sim_ms / jstdp_ms,
+        "norse": sim_ms / out["norse_ms_per_step"]["median"],
     }
+    if default_xla:
+        rates["jstdp_default_xla"] = steps * wk.SONG_DT / statistics.median(default_xla)
+    if b2:
+        rates["brian2_runtime"] = b2["runtime_sim_s_per_wall_s"]["median"]
+        rates["brian2_standalone"] = b2["standalone_sim_s_per_wall_s"]["median"]
+        rates["brian2_standalone_loop"] = b2["standalone_loop_sim_s_per_wall_s"][
+            "median"
+        ]
+        out["brian2"] = b2
+    out["sim_seconds_per_wall_second"] = rates
+    out["fast_cpu_loops"] = FAST_LOOPS
+    return out
+
+
+def song_sweep(cfg):
+    """64 Song configurations, 1 s each at dt 0.1 ms: one vmapped call
+    (configurations share the input draw) against 64 sequential Brian2 runs."""
+    k, seconds = cfg["sweep_song_k"], cfg["sweep_song_seconds"]
+    steps = round(seconds / wk.SONG_DT)
+    run = wk.jstdp_song_sweep(steps, k)
+    first, _ = _seconds(run)
+    times = [_seconds(run)[0] for _ in range(3)]
+    b2 = _brian2("sweep", "--seconds", f"{seconds:g}", "--reps", "1")
+    times += [_seconds(run)[0] for _ in range(2)]
+    wall = statistics.median(times)
+    out = {
+        "workload": "Song2000 sweep",
+        "configurations": k,
+        "seconds_per_run": seconds,
+        "jstdp_wall_s": _stats(times),
+        "jstdp_compile_s": max(0.0, first - wall),
+        "jstdp_sim_s_per_wall_s": k * seconds / wall,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    if b2:
+        out["brian2"] = b2
+        out["brian2_runtime_wall_s"] = b2["runtime_wall_s"]["median"]
+        out["brian2_standalone_wall_s"] = b2["standalone_wall_s"]["median"]
+    return out
+
+
+_BASELINE_SPARSE = """
+import json, sys, time
+sys.path[:0] = [{base!r}, {here!r}]
+import jax, workloads as wk
+wl = wk.Workload({name!r}, {batch}, {pre}, {post}, {steps})
+data = wk.make_data(wl, p={p})
+run = wk.jstdp_open_loop(wl, {algorithm!r}, data)
+run()
+times = []
+for _ in range({reps}):
+    t0 = time.perf_counter(); run(); times.append(1e3 * (time.perf_counter() - t0) / wl.steps)
+print(json.dumps(times))
+"""
+
+
+def _baseline_dir() -> Path | None:
+    """jstdp at :data:`BASELINE_REF`, exported from git into a temporary folder."""
+    import tempfile
+
+    target = Path(tempfile.gettempdir()) / f"jstdp-{BASELINE_REF}"
+    if (target / "jstdp").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", BASELINE_REF, "jstdp"],
+        capture_output=True,
+    )
+    if archive.returncode:
+        print(f"git archive {BASELINE_REF} failed: no baseline column")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def sparse(cfg, wl, algorithm, peak, bw):
+    """A 1% activity row: jstdp and Norse interleaved, then the code before
+    issue 14 on the same data in a fresh process (same XLA option)."""
+    data = wk.make_data(wl, p=wk.SPARSE_P)
+    res = compare(
+        wk.jstdp_open_loop(wl, algorithm, data),
+        wk.norse_open_loop(wl, algorithm, data),
+        wl.steps,
+        **cfg["timing"],
+    )
+    bound = bound_ms(wl.flops(), wl.bytes(), peak, bw)
+    out = row(
+        f"{wl.name} 1%",
+        wl.describe(),
+        algorithm,
+        wl.steps,
+        res,
+        bound,
+        "1% of the neurons spike per step; baseline: jstdp before issue 14 "
+        f"({BASELINE_REF}) on the same spikes",
+        targets=False,
+    )
+    base = _baseline_dir()
+    if base is not None:
+        code = _BASELINE_SPARSE.format(
+            base=str(base),
+            here=str(HERE),
+            name=wl.name,
+            batch=wl.batch,
+            pre=wl.pre,
+            post=wl.post,
+            steps=wl.steps,
+            p=wk.SPARSE_P,
+            algorithm=algorithm,
+            reps=cfg["sparse_baseline_reps"],
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True
+        )
+        if done.returncode == 0:
+            times = json.loads(done.stdout.strip().splitlines()[-1])
+            out["baseline_ms_per_step"] = _stats(times)
+            ratio = statistics.median(times) / out["jstdp_ms_per_step"]["median"]
+            out["baseline_over_jstdp"] = ratio
+            if wl.name == "L-big" and wl.batch == 1:
+                out["target"] = f"baseline/jstdp >= {SPARSE_TARGET:g}"
+                out["met"] = ratio >= SPARSE_TARGET
+        else:
+            print(f"baseline run failed:\n{done.stderr[-2000:]}")
     return out
 
 
@@ -404,16 +603,110 @@ def markdown(result) -> str:
     if notes:
         lines += ["", "Notes:", ""]
         lines += [f"- {r['workload']} ({r['algorithm']}): {r['note']}." for r in notes]
+    sparse_rows = [r for r in result["rows"] if "baseline_over_jstdp" in r]
+    if sparse_rows:
+        lines += [
+            "",
+            "## 1% activity: event-driven updates against the dense path",
+            "",
+            f"Open loop, 1% of the neurons spiking per step. Baseline: jstdp "
+            f"before issue 14 ({BASELINE_REF}, its dense path), on the same spikes "
+            "in a fresh process of the same run. Batch 1 takes the event-driven "
+            "update on large weights and the fused outer products on all; "
+            "batch 32 stays dense.",
+            "",
+            "| workload | shape | rule | jstdp ms | baseline ms | baseline/jstdp "
+            "| Norse ms | Norse/jstdp | target | met |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in sparse_rows:
+            met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+            lines.append(
+                f"| {r['workload']} | {r['shape']} | {r['algorithm']} "
+                f"| {_ms(r['jstdp_ms_per_step'])} | {_ms(r['baseline_ms_per_step'])} "
+                f"| **{r['baseline_over_jstdp']:.3g}x** "
+                f"| {_ms(r['norse_ms_per_step'])} | {r['norse_over_jstdp']:.3g}x "
+                f"| {r['target'] or '—'} | {met} |"
+            )
     song_rows = [r for r in result["rows"] if "sim_seconds_per_wall_second" in r]
     for r in song_rows:
         s = r["sim_seconds_per_wall_second"]
         lines += [
             "",
-            "## Song et al. (2000): simulated seconds per wall-clock second",
+            "## Song et al. (2000) at dt = 0.1 ms: simulated seconds per wall second",
             "",
-            f"jstdp {s['jstdp']:.1f}, Norse loop {s['norse']:.2f} "
-            f"({r['norse_over_jstdp']:.0f}x), {r['T']} steps of 0.1 ms per run.",
+            f"1000 Poisson inputs at 10 Hz -> one conductance LIF neuron, additive "
+            f"STDP, {r['T']} steps per jstdp and Norse run; Brian2 2.9 "
+            "(`brian2_song2000.py speed`, its own venv) in a process between "
+            "jstdp's repetitions. XLA option of `jstdp.fast_cpu_loops`: "
+            f"{'on' if r.get('fast_cpu_loops') else 'off'}.",
+            "",
+            "| simulator | sim-s / wall-s | jstdp / it | target | met |",
+            "|---|---|---|---|---|",
+            f"| jstdp (exact; `run_linear` + `PoissonInput`) | {s['jstdp']:.1f} "
+            "| 1 | — | — |",
         ]
+        if "jstdp_default_xla" in s:
+            lines.append(
+                f"| jstdp without `fast_cpu_loops` | {s['jstdp_default_xla']:.1f} "
+                f"| {s['jstdp'] / s['jstdp_default_xla']:.2g} | — | — |"
+            )
+        names = [
+            ("brian2_standalone", "Brian2 cpp_standalone (whole binary run)"),
+            ("brian2_standalone_loop", "Brian2 cpp_standalone (its loop only)"),
+            ("brian2_runtime", "Brian2 runtime (Cython)"),
+            ("norse", "Norse 1.1.0 loop (torch)"),
+        ]
+        faster = None
+        if "brian2_standalone" in s:
+            faster = max(("brian2_standalone", "brian2_runtime"), key=lambda k: s[k])
+        for key, label in names:
+            if key not in s:
+                continue
+            ratio = s["jstdp"] / s[key]
+            target = ""
+            if key == "norse":
+                target = SONG_TARGETS["norse"]
+            elif key == faster:
+                target = SONG_TARGETS["brian2"]
+            met = "—" if not target else ("yes" if ratio >= target else "**no**")
+            tgt = f">= {target:g}x" if target else "—"
+            lines.append(
+                f"| {label} | {s[key]:.2f} | **{ratio:.3g}x** | {tgt} | {met} |"
+            )
+        if faster:
+            lines += [
+                "",
+                f"Brian2's faster target here: "
+                f"{'cpp_standalone' if faster == 'brian2_standalone' else 'runtime'}.",
+            ]
+    sweep = result.get("song_sweep")
+    if sweep:
+        k, sec = sweep["configurations"], sweep["seconds_per_run"]
+        lines += [
+            "",
+            f"## Song et al. (2000): {k} configurations, {sec:g} s each at dt 0.1 ms",
+            "",
+            "jstdp: one `jax.jit(jax.vmap(run_linear))` over the g_max x A-/A+ grid, "
+            "the configurations sharing one input draw per step; Brian2: the same "
+            "grid as 64 sequential runs (`brian2_song2000.py sweep`: runtime with "
+            "store/restore, cpp_standalone one binary run with `run_args`).",
+            "",
+            "| simulator | wall s | aggregate sim-s / wall-s | jstdp / it |",
+            "|---|---|---|---|",
+            f"| jstdp | {sweep['jstdp_wall_s']['median']:.2f} "
+            f"| {sweep['jstdp_sim_s_per_wall_s']:.1f} | 1 |",
+        ]
+        for key, label in (
+            ("brian2_standalone_wall_s", "Brian2 cpp_standalone"),
+            ("brian2_runtime_wall_s", "Brian2 runtime (Cython)"),
+        ):
+            if key in sweep:
+                wall = sweep[key]
+                ratio = wall / sweep["jstdp_wall_s"]["median"]
+                lines.append(
+                    f"| {label} | {wall:.1f} | {k * sec / wall:.2f} | **{ratio:.3g}x** |"
+                )
     mem = result.get("memory")
     if mem:
         t, t10 = mem["steps"]
@@ -447,6 +740,12 @@ CONFIGS = {
         "sweep_steps": 10,
         "sweep_k": 64,
         "song_steps": 20_000,
+        "brian_seconds": 5.0,
+        "brian_reps": 3,
+        "sweep_song_k": 64,
+        "sweep_song_seconds": 1.0,
+        "sparse": wk.SPARSE,
+        "sparse_baseline_reps": 3,
         "memory_steps": 200,
         "bound": dict(n=2048, mib=512),
     },
@@ -458,6 +757,12 @@ CONFIGS = {
         "sweep_steps": 5,
         "sweep_k": 4,
         "song_steps": 500,
+        "brian_seconds": 0.5,
+        "brian_reps": 1,
+        "sweep_song_k": 4,
+        "sweep_song_seconds": 0.05,
+        "sparse": wk.QUICK_SPARSE,
+        "sparse_baseline_reps": 1,
         "memory_steps": 20,
         "bound": dict(n=512, mib=64),
     },
@@ -471,7 +776,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         default="",
         help="comma-separated workloads (L-small, L-mid, L-big, C-mnist, C-deep, "
-        "Sweep, Song2000, Memory); default all",
+        "Sweep, Sparse, Song2000, SongSweep, Memory); default all",
     )
     ap.add_argument(
         "--out",
@@ -523,8 +828,16 @@ def main(argv: list[str] | None = None) -> None:
         for kind in ("eta", "tau"):
             for algorithm in wk.ALGORITHMS:
                 report(sweep(cfg, kind, algorithm, peak, bw))
+    if wanted("Sparse"):
+        for wl in cfg["sparse"]:
+            for algorithm in wk.ALGORITHMS:
+                report(sparse(cfg, wl, algorithm, peak, bw))
     if wanted("Song2000"):
         report(song(cfg))
+    song_sweep_out = None
+    if wanted("SongSweep"):
+        song_sweep_out = song_sweep(cfg)
+        print(f"song sweep: {song_sweep_out}")
     mem = None
     if wanted("Memory"):
         mem = memory(cfg)
@@ -543,6 +856,7 @@ def main(argv: list[str] | None = None) -> None:
             "bandwidth_gbs": bw,
         },
         "rows": rows,
+        "song_sweep": song_sweep_out,
         "memory": mem,
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

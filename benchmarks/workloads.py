@@ -88,6 +88,18 @@ FULL = (
     Workload("C-mnist", 8, (2, 28, 28), (32, 28, 28), 100, kernel=5, padding=2),
     Workload("C-deep", 16, (32, 16, 16), (64, 16, 16), 30, kernel=3, padding=1),
 )
+# 1% of the neurons spike per 1 ms step (10 Hz): the event-driven rows.
+SPARSE_P = 0.01
+SPARSE = (
+    Workload("L-mid", 1, (784,), (400,), 400),
+    Workload("L-mid", 32, (784,), (400,), 200),
+    Workload("L-big", 1, (4096,), (4096,), 100),
+    Workload("L-big", 32, (4096,), (4096,), 20),
+)
+QUICK_SPARSE = (
+    Workload("L-mid", 1, (196,), (100,), 40),
+    Workload("L-big", 1, (1024,), (1024,), 10),
+)
 QUICK = (
     Workload("L-small", 1, (100,), (10,), 200),
     Workload("L-mid", 8, (196,), (100,), 20),
@@ -106,10 +118,13 @@ class Data:
     w: np.ndarray
 
 
-def make_data(wl: Workload, steps: int | None = None, seed: int = 0) -> Data:
+def make_data(
+    wl: Workload, steps: int | None = None, seed: int = 0, p: float = SPIKE_P
+) -> Data:
+    """Bernoulli spikes with probability ``p`` per neuron and step."""
     rng = np.random.default_rng(seed)
     steps = wl.steps if steps is None else steps
-    spikes = lambda shape: (rng.random((steps, wl.batch, *shape)) < SPIKE_P).astype(
+    spikes = lambda shape: (rng.random((steps, wl.batch, *shape)) < p).astype(
         np.float32
     )
     return Data(
@@ -253,6 +268,49 @@ def jstdp_song(steps: int, seed: int = 0) -> Runner:
             jstdp.PoissonInput(rates), w0, p, neuron, SONG_DT, steps=steps, key=key
         )
         return jax.block_until_ready(w)
+
+    return run
+
+
+def song_grid(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` (g_max, A-/A+) pairs, an 8 x 8 grid for 64: the README sweep and
+    Brian2's (``brian2_song2000.py sweep``)."""
+    side = round(k**0.5)
+    ratio, g_max = np.meshgrid(
+        np.linspace(1.0, 1.1, side), np.linspace(0.013, 0.02, side)
+    )
+    return g_max.ravel(), ratio.ravel()
+
+
+def jstdp_song_sweep(steps: int, k: int, seed: int = 0) -> Runner:
+    """``k`` Song runs in one ``jax.jit(jax.vmap(run_linear))`` call.
+
+    Every configuration gets the same key, so they share one input draw per
+    step (the same input spikes, as a sweep over neuron and rule parameters
+    wants: common random numbers); initial weights as in :func:`jstdp_song`.
+    """
+    g_max, ratio = song_grid(k)
+    base = jstdp.STDPParameters(stdp_algorithm="additive", hardbound=True, **SONG_STDP)
+    p_stdp, _ = jstdp.parameter_grid(
+        base, "zip", eta_minus=list(SONG_STDP["eta_plus"] * ratio)
+    )
+    p_neuron, _ = jstdp.parameter_grid(
+        jstdp.ConductanceLIFParameters(), "zip", g_max=list(g_max)
+    )
+    rates = jnp.full((1, SONG_INPUTS), SONG_RATE_HZ, jnp.float32)
+    w0 = jnp.asarray(np.random.default_rng(seed).random((1, SONG_INPUTS)), jnp.float32)
+    key = jax.random.key(seed)
+
+    def one(p, neuron):
+        w, state, _ = jstdp.run_linear(
+            jstdp.PoissonInput(rates), w0, p, neuron, SONG_DT, steps=steps, key=key
+        )
+        return w, state.spike_count[0, 0]
+
+    sweep = jax.jit(jax.vmap(one))
+
+    def run() -> np.ndarray:
+        return jax.block_until_ready(sweep(p_stdp, p_neuron))
 
     return run
 

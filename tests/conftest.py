@@ -9,6 +9,12 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+import jstdp  # noqa: E402
+
+# As `jstdp song2000` runs: small closed loops as one kernel each, before the
+# first computation (the same numbers: tests/test_fast_loops.py checks it).
+jstdp.fast_cpu_loops()
+
 # The strictest settings (equinox, diffrax): implicit rank or dtype promotion
 # in library code is a bug.
 jax.config.update("jax_numpy_rank_promotion", "raise")

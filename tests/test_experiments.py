@@ -29,11 +29,13 @@ ROW_KEYS = {
     "mean",
     "std",
     "rate_hz",
+    "drift_last_fifth",
+    "settled",
     "wall_s",
 }
-# 200 inputs at 75 Hz drive the neuron as 1000 at 15 Hz do
+# 200 inputs at 50 Hz drive the neuron as 1000 at 10 Hz do
 QUICK = Song2000Config(
-    seconds=0.5, inputs=200, rate_hz=75.0, mus=(0.0, 0.5, 1.0), seeds=(0, 1)
+    seconds=0.5, inputs=200, rate_hz=50.0, mus=(0.0, 0.5, 1.0), seeds=(0, 1)
 )
 
 
@@ -82,12 +84,12 @@ def test_config_rejects_bad_values(field, value, match):
 
 def test_config_derives_norse_etas_from_a_plus():
     c = Song2000Config()
-    # a spike adds dt / tau = 0.05 to a trace: eta_plus * 0.05 = a_plus = 0.0075
-    assert c.eta_plus == pytest.approx(0.15)
-    assert c.eta_minus == pytest.approx(0.1575)
+    # a spike adds dt / tau = 0.05 to a trace: eta_plus * 0.05 = a_plus = 0.005
+    assert c.eta_plus == pytest.approx(0.1)
+    assert c.eta_minus == pytest.approx(0.105)
     fine = Song2000Config(dt=1e-4)
-    assert fine.eta_plus == pytest.approx(1.5)
-    assert (c.steps, c.chunk_steps) == (200_000, 4_000)
+    assert fine.eta_plus == pytest.approx(1.0)
+    assert (c.steps, c.chunk_steps) == (1_500_000, 30_000)
     assert Song2000Config(seconds=1.001, chunks=10).steps == 1_010  # rounded up
     p = c.stdp_parameters("multiplicative_relu")
     assert p.stdp_algorithm == "multiplicative_relu"
@@ -107,6 +109,7 @@ def test_rows_fields_order_and_ranges(quick):
     for r in rows:
         assert set(r) == ROW_KEYS
         assert 0 <= r["frac_near_min"] + r["frac_near_max"] <= 1
+        assert r["settled"] == (abs(r["drift_last_fifth"]) < 0.02)
         assert r["seconds"] == 0.5 and r["dt"] == 1e-3
         assert r["rate_hz"] >= 0 and r["wall_s"] > 0
     json.dumps(rows)
@@ -190,16 +193,16 @@ def test_one_compiled_function_for_all_rules(monkeypatch):
     result = song2000(config)
     assert len(result.rows) == 10
     assert len(lowered) == 1 and len(calls) == config.chunks
-    (params,) = lowered
-    assert [p.stdp_algorithm for p in params] == list(jstdp.ALGORITHMS)
-    np.testing.assert_allclose(params[2].mu, [0.1, 0.3])  # stacked leaves
+    (rules,) = lowered
+    assert [r.rule.stdp_algorithm for r in rules] == list(jstdp.ALGORITHMS)
+    np.testing.assert_allclose(rules[2].rule.mu, [[0.1], [0.3]])  # one per neuron
 
 
 def test_json_and_figure(quick, tmp_path):
     data = experiments.song2000_json(quick)
     text = json.dumps(data)
     assert json.loads(text)["rows"] == quick.rows
-    assert data["config"]["eta_plus"] == pytest.approx(0.15)
+    assert data["config"]["eta_plus"] == pytest.approx(0.1)
     assert sum(data["histograms"][0]) == 200
     fig = experiments.song2000_figure(quick)
     n_hist = len(quick.rows) // len(QUICK.seeds)
@@ -210,16 +213,22 @@ def test_json_and_figure(quick, tmp_path):
 
 
 # --- The science, on the default settings, seeds 0, 1, 2 in one call ----------
-# Measured (200 s): additive ends with 0.33-0.34 of the weights near 0 and
-# 0.17-0.18 near 1 at 12-15 Hz; the fraction near a bound falls with mu from
-# ~0.51 (mu = 0) through ~0.32, ~0.18 (mu = 0.01, 0.02) to 0 from mu = 0.05 on;
-# mu = 1 ends at mean 0.49, std 0.011, ~83 Hz, the highest output of the sweep.
+# Measured (1500 s, Song's parameters): additive ends with 0.45-0.47 of the
+# weights near 0 and 0.38-0.39 near 1 (0.84-0.86 near a bound) at 19-21 Hz,
+# and the fraction near a bound moved by 0.005-0.015 over the last fifth;
+# it falls with mu from ~0.85 (mu = 0) through ~0.54, ~0.16 (mu = 0.01,
+# 0.02) to 0 from mu = 0.05 on; mu = 1 ends at std 0.013, ~42 Hz, the
+# highest output of the sweep. docs/song2000.md has the time courses.
 
 SEEDS = (0, 1, 2)
-MOST = 0.4  # at least 40% of the weights within 10% of a bound
-BOTH_BOUNDS = 0.1  # each bound holds at least 10% of the weights
+MOST = 0.75  # at least 75% of the weights within 10% of a bound
+BOTH_BOUNDS = 0.25  # each bound holds at least 25% of the weights
 UNIMODAL = 0.01  # mu = 1: (almost) no weight near a bound ...
 UNIMODAL_STD = 0.05  # ... and one narrow peak
+# Stationary: the fraction near a bound fluctuates by about 0.01 between
+# windows of a tenth of the run even when it has settled, so the seeds'
+# mean change over the last fifth is held to SETTLED, each seed to twice it.
+SETTLED = 0.02
 # fraction near the bounds may rise by at most this much from one mu to the next
 # (seed noise when both are ~0), and must fall by this much from mu=0 to mu=1
 MONOTONE_SLACK = 0.02
@@ -252,6 +261,13 @@ def test_additive_ends_bimodal(science, seed):
     assert lo + hi > MOST
     assert lo > BOTH_BOUNDS and hi > BOTH_BOUNDS
     assert _science_row(science, 0.0, seed)["rate_hz"] > ACTIVE_HZ
+
+
+@pytest.mark.slow
+def test_additive_settles(science):
+    drifts = [_science_row(science, 0.0, seed)["drift_last_fifth"] for seed in SEEDS]
+    assert abs(np.mean(drifts)) < SETTLED
+    assert all(abs(d) < 2 * SETTLED for d in drifts)
 
 
 @pytest.mark.slow

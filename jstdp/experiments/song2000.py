@@ -34,7 +34,7 @@ NORSE_MU = {"additive": 0.0, "additive_step": 0.0, "multiplicative_relu": 1.0}
 # "Near a bound": within this fraction of the weight range from it.
 NEAR = 0.1
 # Stationary: the fraction near the bounds moved by less than this over the
-# last fifth of the run.
+# last fifth of the run (each end averaged over a tenth of the run).
 SETTLED = 0.02
 
 
@@ -84,7 +84,7 @@ class Song2000Config:
             stationarity over exactly the last fifth.
     """
 
-    seconds: float = option(2000.0, "simulated seconds", metavar="S", quick=2.0)
+    seconds: float = option(1500.0, "simulated seconds", metavar="S", quick=2.0)
     dt: float = option(1e-3, "time step in seconds, in (0, 0.001]", metavar="DT")
     inputs: int = option(1000, "number of Poisson inputs", metavar="N")
     rate_hz: float = option(10.0, "input rate in Hz", flag="--rate", metavar="HZ")
@@ -222,7 +222,10 @@ class Song2000Result:
         rows: one dict per run (rule, mu, seed), the ``jstdp song2000`` JSON
             line: ``algorithm``, ``mu``, ``seed``, ``seconds``, ``dt``,
             ``frac_near_min``, ``frac_near_max``, ``mean``, ``std``,
-            ``rate_hz`` (output rate over the last 10% of the run), ``wall_s``
+            ``rate_hz`` (output rate over the last 10% of the run),
+            ``drift_last_fifth`` (change of the fraction near a bound over
+            the last fifth of the run, each end averaged over a tenth),
+            ``settled`` (``|drift_last_fifth| < 0.02``: stationary), ``wall_s``
             (wall time of the one compiled run of all rows, compilation
             included).
         weights: ``(len(rows), inputs)`` final weights.
@@ -391,7 +394,6 @@ def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_
     """Rows, weights and time courses in a fixed order: rule, mu, seed."""
     chunk_s = config.chunk_steps * config.dt
     last = config.chunks // 10
-    fifth = config.chunks // 5
     rows, w_rows, lo_t, hi_t, rate_t = [], [], [], [], []
     for g, (algorithm, mus) in enumerate(config.groups()):
         # (chunks, 3, S, K) -> per row (3, chunks)
@@ -401,9 +403,7 @@ def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_
                 w = np.asarray(weights[g][s, k], np.float64)
                 lo, hi, count = stats[:, :, s, k].T
                 rate = count / chunk_s
-                near = lo + hi
-                before = near[-fifth - 1] if config.chunks > fifth else near[0]
-                drift = float(near[-1] - before)
+                drift = _drift(lo + hi, config.chunks)
                 rows.append(
                     {
                         "algorithm": algorithm,
@@ -438,6 +438,15 @@ def _song2000_result(config, weights, chunk_stats, compile_s, steps_per_s, wall_
     )
 
 
+def _drift(near: np.ndarray, chunks: int) -> float:
+    """How much ``near`` (one value per chunk) changed over the last fifth of
+    the run: its mean over the last tenth minus its mean over the tenth that
+    ends four fifths in (a tenth smooths the chunk-to-chunk fluctuation)."""
+    tenth = chunks // 10
+    end = chunks - 2 * tenth
+    return float(near[-tenth:].mean() - near[end - tenth : end].mean())
+
+
 def _label(row: dict[str, Any]) -> str:
     if row["algorithm"] == "multiplicative_pow":
         return f"pow mu={row['mu']:g}"
@@ -451,7 +460,8 @@ def song2000_figure(result: Song2000Result) -> Any:
     with the fractions near each bound in the corners. Bottom left: fraction
     of weights near the bounds against ``mu`` (``multiplicative_pow``; every
     seed a dot, the line their mean), the other rules as horizontal lines.
-    Bottom right: fraction near the bounds over time (first seed).
+    Bottom right: fraction near the bounds over time (first seed), the last
+    fifth (the stationarity check) shaded.
     """
     from jstdp import plot
 
@@ -490,6 +500,16 @@ def song2000_figure(result: Song2000Result) -> Any:
         total = result.frac_near_min_t[i] + result.frac_near_max_t[i]
         ax_t.plot(result.times_s, total, color=f"C{c % 10}", label=_label(rows[i]))
     ax_t.set_ylim(-0.02, 1.02)
+    # The last fifth: where the stationarity check (drift_last_fifth) looks.
+    end = result.times_s[-1]
+    ax_t.axvspan(0.8 * end, end, color="0.9", zorder=0)
+    drifts = [abs(rows[i]["drift_last_fifth"]) for i in first]
+    ax_t.set_title(
+        f"largest change over the last fifth: {max(drifts):.3f} "
+        f"({'stationary' if max(drifts) < SETTLED else 'still changing'}: "
+        f"< {SETTLED:g})",
+        fontsize="small",
+    )
     ax_t.set_xlabel("time (s)")
     ax_t.set_ylabel("fraction near a bound")
     ax_t.legend(fontsize="x-small", ncols=2)

@@ -113,7 +113,8 @@ def poisson_steps(
     if threshold is not None:
         return poisson_block(key, start, steps, threshold).astype(dtype)
     t = jnp.asarray(start, jnp.int32) + jnp.arange(steps, dtype=jnp.int32)
-    return jax.vmap(lambda t: poisson_step(jax.random.fold_in(key, t), rates, dt))(t)
+    # One step at a time, as a run draws them (rbg keys draw other bits under vmap).
+    return jax.lax.map(lambda t: poisson_step(jax.random.fold_in(key, t), rates, dt), t)
 
 
 def poisson_encode(
