@@ -380,7 +380,8 @@ run = wk.jstdp_open_loop(wl, {algorithm!r}, data)
 run()
 times = []
 for _ in range({reps}):
-    t0 = time.perf_counter(); run(); times.append(1e3 * (time.perf_counter() - t0) / wl.steps)
+    t0 = time.perf_counter(); run(); t = time.perf_counter() - t0
+    times.append(1e3 * t / wl.steps)
 print(json.dumps(times))
 """
 
@@ -704,8 +705,9 @@ def markdown(result) -> str:
             if key in sweep:
                 wall = sweep[key]
                 ratio = wall / sweep["jstdp_wall_s"]["median"]
+                rate = k * sec / wall
                 lines.append(
-                    f"| {label} | {wall:.1f} | {k * sec / wall:.2f} | **{ratio:.3g}x** |"
+                    f"| {label} | {wall:.1f} | {rate:.2f} | **{ratio:.3g}x** |"
                 )
     mem = result.get("memory")
     if mem:

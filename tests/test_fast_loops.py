@@ -281,7 +281,8 @@ import jstdp
 on = jstdp.fast_cpu_loops() if sys.argv[1] == "on" else False
 from jstdp.experiments import Song2000Config, song2000
 r = song2000(Song2000Config(seconds=0.5, inputs=200, rate_hz=50.0, mus=(0.0, 0.5, 1.0)))
-print(json.dumps({"on": on, "weights": r.weights.tolist(), "rates": r.rate_hz_t.tolist()}))
+out = {"on": on, "weights": r.weights.tolist(), "rates": r.rate_hz_t.tolist()}
+print(json.dumps(out))
 """
 
 
