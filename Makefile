@@ -3,9 +3,12 @@
 #   make test   the full test suite (Norse 1.1.0 parity included)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Brian2 for the benchmark's Song 2000 rows, in a venv of its own (Brian2 2.9
+# needs NumPy < 2.4); never a dependency of jstdp.
+BRIAN_VENV ?= .venv-brian
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench long-run clean
+.PHONY: venv brian-venv demo test lint bench long-run clean
 
 venv: $(VENV)/.installed
 
@@ -27,11 +30,20 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
+brian-venv: $(BRIAN_VENV)/.installed
+
+$(BRIAN_VENV)/.installed:
+	python3 -m venv $(BRIAN_VENV)
+	$(BRIAN_VENV)/bin/python -m pip install -q brian2==2.9.0 cython "numpy<2.4"
+	touch $@
+
+# BRIAN2_PYTHON=/path/to/python uses an existing Brian2 venv instead.
 bench: venv
-	$(PY) benchmarks/run.py
+	test -n "$$BRIAN2_PYTHON" || $(MAKE) brian-venv
+	BRIAN2_PYTHON=$${BRIAN2_PYTHON:-$(BRIAN_VENV)/bin/python} $(PY) benchmarks/run.py
 
 long-run: venv
 	$(PY) benchmarks/long_run.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BRIAN_VENV) out .pytest_cache .ruff_cache .hypothesis

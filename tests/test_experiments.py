@@ -89,7 +89,7 @@ def test_config_derives_norse_etas_from_a_plus():
     assert c.eta_minus == pytest.approx(0.105)
     fine = Song2000Config(dt=1e-4)
     assert fine.eta_plus == pytest.approx(1.0)
-    assert (c.steps, c.chunk_steps) == (1_500_000, 30_000)
+    assert (c.steps, c.chunk_steps) == (2_500_000, 50_000)
     assert Song2000Config(seconds=1.001, chunks=10).steps == 1_010  # rounded up
     p = c.stdp_parameters("multiplicative_relu")
     assert p.stdp_algorithm == "multiplicative_relu"

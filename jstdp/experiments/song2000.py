@@ -84,7 +84,7 @@ class Song2000Config:
             stationarity over exactly the last fifth.
     """
 
-    seconds: float = option(1500.0, "simulated seconds", metavar="S", quick=2.0)
+    seconds: float = option(2500.0, "simulated seconds", metavar="S", quick=2.0)
     dt: float = option(1e-3, "time step in seconds, in (0, 0.001]", metavar="DT")
     inputs: int = option(1000, "number of Poisson inputs", metavar="N")
     rate_hz: float = option(10.0, "input rate in Hz", flag="--rate", metavar="HZ")

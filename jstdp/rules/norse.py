@@ -553,9 +553,10 @@ def dense_update(
             return bound(w + connection.correlate(left, right, w.shape), p)
         hebb_plus = connection.correlate(z_post, state.t_pre, w.shape)
         hebb_minus = connection.correlate(state.t_post, z_pre, w.shape)
-        if paths.events and p.stdp_algorithm == "multiplicative_pow":
+        if paths.events and p.stdp_algorithm == "multiplicative_pow" and not paths.half:
             # Without a postsynaptic spike hebb_plus is 0 and A_plus(w) * 0 =
-            # 0 (A_plus is finite, FastPaths.events): skip half the powers.
+            # 0 (A_plus is finite, FastPaths.events): skip half the powers
+            # (exp and log; a sqrt costs less than the branch and its copy).
             return jax.lax.cond(
                 jnp.any(z_post != 0),
                 lambda w: apply_update(w, hebb_plus, hebb_minus, p, paths.half),
