@@ -880,4 +880,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     torch.manual_seed(0)
+    # One torch thread by default: on a shared machine torch's OpenMP pool of
+    # two stalls (Norse's L-mid step: 6-60 ms against 2.1-2.7 ms with one).
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
     main()

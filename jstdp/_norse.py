@@ -71,7 +71,7 @@ class STDPParameters(NorseSTDP):
         """Return a copy whose numeric leaves are arrays of ``dtype``."""
         return v.cast_parameters(self, dtype)
 
-    def conv2d(self, unfold_method: UnfoldMethod = "conv") -> Conv2d:
+    def conv2d(self, unfold_method: UnfoldMethod = "slices") -> Conv2d:
         """The :class:`jstdp.connections.Conv2d` with this geometry."""
         return Conv2d(
             stride=self.stride,
@@ -266,7 +266,7 @@ def stdp_step_conv2d(
     p_stdp: STDPParameters | None = None,
     dt: ArrayLike = 0.001,
     *,
-    unfold_method: UnfoldMethod = "conv",
+    unfold_method: UnfoldMethod = "slices",
 ) -> tuple[jax.Array, STDPState]:
     r"""One STDP step of a conv2d layer (Norse's ``stdp_step_conv2d``), jitted.
 
@@ -291,14 +291,15 @@ def stdp_step_conv2d(
         p_stdp: parameters (default ``STDPParameters()``); ``stride``,
             ``padding``, ``dilation`` are ints or ``(h, w)`` pairs.
         dt: time step in seconds, > 0.
-        unfold_method: static. ``"conv"`` (default): the Hebbian sums as the
-            kernel gradient of the convolution (one ``conv_general_dilated``);
-            ``"slices"``: ``U`` from strided slices and one matrix product
-            over batch and positions; ``"patches"``: the reference path,
-            ``U`` from ``lax.conv_general_dilated_patches`` and Norse's
-            einsum. The same products; the sums differ only in rounding order
-            (a few float32 ulp); ``"conv"`` and ``"slices"`` are several
-            times faster on CPU (benchmarks/results.md).
+        unfold_method: static. ``"slices"`` (default): ``U`` from strided
+            slices and one matrix product over batch and positions;
+            ``"conv"``: the Hebbian sums as the kernel gradient of the
+            convolution (one ``conv_general_dilated``; slower on CPU);
+            ``"patches"``: the reference path, ``U`` from
+            ``lax.conv_general_dilated_patches`` and Norse's einsum. The same
+            products; the sums differ only in rounding order (a few float32
+            ulp); ``"slices"`` is several times faster than ``"patches"`` on
+            CPU (benchmarks/results.md).
 
     Returns:
         ``(w, state_stdp)``: new kernel and traces.

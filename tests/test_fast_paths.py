@@ -3,9 +3,9 @@
 conv2d: receptive fields by strided slices (``receptive_fields``, features or
 positions first) are the ``conv_general_dilated_patches`` fields (``unfold``)
 bit for bit, both layouts of the product equal the reference, and the
-default ``unfold_method="conv"`` step (the kernel gradient) and the
-``"slices"`` step equal the reference ``unfold_method="patches"`` step to
-rounding for every rule, over stride, padding and dilation pairs and batches
+default ``unfold_method="slices"`` step and the ``"conv"`` step (the kernel
+gradient) equal the reference ``unfold_method="patches"`` step to rounding
+for every rule, over stride, padding and dilation pairs and batches
 > 1, in float32 and float64, eager, jitted, scanned and vmapped.
 
 weight dependence: ``power`` (``exp(y log|x|)``) is ``jnp.power`` to a few
@@ -222,11 +222,11 @@ def test_conv_paths_agree_under_jit_scan_and_vmap():
             assert_same_update(got[k], want[k], ws[k], F32_REL)
 
 
-def test_conv_default_is_the_kernel_gradient_and_unknown_method_is_named():
+def test_conv_default_is_slices_and_unknown_method_is_named():
     z_pre, z_post, w, state, p = conv_case(GEOMETRIES[0].values[0], 4, jnp.float32)
     default = jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p)[0]
-    conv = conv_run("conv", z_pre, z_post, w, state, p, steps=1)[0]
-    np.testing.assert_array_equal(default, conv)
+    slices = conv_run("slices", z_pre, z_post, w, state, p, steps=1)[0]
+    np.testing.assert_array_equal(default, slices)
     with pytest.raises(ValueError, match=r"unfold_method must be one of .*'im2col'"):
         jstdp.stdp_step_conv2d(z_pre, z_post, w, state, p, unfold_method="im2col")
 

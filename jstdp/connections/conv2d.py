@@ -66,20 +66,22 @@ class Conv2d:
         kernel_size: ``k`` or ``(kh, kw)``; needed only to make weights from
             an initializer (otherwise the kernel's shape says it).
         stride, padding, dilation: ints or ``(h, w)`` pairs.
-        unfold_method: how ``correlate`` sums: ``"conv"`` (default) as the
-            weight gradient of the convolution, one
-            ``lax.conv_general_dilated`` over the batch, without building
-            ``U``; ``"slices"``: ``U`` from strided slices and one matrix
-            product over batch and positions; ``"patches"``: the reference,
-            ``U`` from ``lax.conv_general_dilated_patches`` and Norse's
-            einsum. The same products; the sums differ only in rounding order.
+        unfold_method: how ``correlate`` sums: ``"slices"`` (default): ``U``
+            from strided slices and one matrix product over batch and
+            positions; ``"conv"``: as the kernel gradient of the convolution,
+            one ``lax.conv_general_dilated`` over the batch, without building
+            ``U`` (slower on CPU, where XLA runs this convolution outside its
+            fast kernels; an option for accelerators); ``"patches"``: the
+            reference, ``U`` from ``lax.conv_general_dilated_patches`` and
+            Norse's einsum. The same products; the sums differ only in
+            rounding order.
     """
 
     kernel_size: int | tuple[int, int] | None = static(None)
     stride: int | tuple[int, int] = static(1)
     padding: int | tuple[int, int] = static(0)
     dilation: int | tuple[int, int] = static(1)
-    unfold_method: UnfoldMethod = static("conv")
+    unfold_method: UnfoldMethod = static("slices")
 
     incoming_axes = (1, 2, 3)  # an output channel's inputs: one kernel
 

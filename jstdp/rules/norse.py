@@ -626,31 +626,27 @@ def event_update(
         return dense(*jax.lax.optimization_barrier((w, z_pre, z_post, state)))
 
     w = jax.lax.fori_loop(0, jnp.where(events, 0, 1), fallback, w)
-    rows = _first(rows_on, n_post)
 
-    def row(k, w):
-        i = rows[k]
-        w_i = jax.lax.dynamic_slice_in_dim(w, i, 1, 0)
-        params = _entries(
-            p, w.shape, lambda x: jax.lax.dynamic_slice_in_dim(x, i, 1, 0)
-        )
-        new = updated(w_i, zq[i] * tp[None], tq[i] * zp[None], params)
-        return jax.lax.dynamic_update_slice_in_dim(w, new, i, 0)
+    def lines(axis, on, count, w):
+        """Update the rows (axis 0) or columns (axis 1) where ``on``, one at a
+        time, in place; columns leave the rows of spikes (done already)."""
+        where = _first(on, w.shape[axis])
 
-    w = jax.lax.fori_loop(0, jnp.where(events, n_rows, 0), row, w)
-    cols = _first(cols_on, n_pre)
+        def one(k, w):
+            def cut(x):  # the line of x; a size-1 axis broadcasts as it is
+                return jax.lax.dynamic_slice_in_dim(x, where[k], 1, axis)
 
-    def column(k, w):
-        j = cols[k]
-        w_j = jax.lax.dynamic_slice_in_dim(w, j, 1, 1)
-        params = _entries(
-            p, w.shape, lambda x: jax.lax.dynamic_slice_in_dim(x, j, 1, 1)
-        )
-        new = updated(w_j, zq[:, None] * tp[j], tq[:, None] * zp[j], params)
-        new = jnp.where(rows_on[:, None], w_j, new)  # rows of spikes: done above
-        return jax.lax.dynamic_update_slice_in_dim(w, new, j, 1)
+            old = cut(w)
+            hebb_plus = cut(zq[:, None]) * cut(tp[None])
+            hebb_minus = cut(tq[:, None]) * cut(zp[None])
+            new = updated(old, hebb_plus, hebb_minus, _entries(p, w.shape, cut))
+            if axis == 1:
+                new = jnp.where(rows_on[:, None], old, new)
+            return jax.lax.dynamic_update_slice_in_dim(w, new, where[k], axis)
 
-    return jax.lax.fori_loop(0, jnp.where(events, n_cols, 0), column, w)
+        return jax.lax.fori_loop(0, jnp.where(events, count, 0), one, w)
+
+    return lines(1, cols_on, n_cols, lines(0, rows_on, n_rows, w))
 
 
 def _first(mask: jax.Array, k: int) -> jax.Array:
