@@ -428,9 +428,17 @@ def cast_parameters(p: T, dtype: jax.typing.DTypeLike) -> T:
     """``p`` with every leaf an array of ``dtype``: parameters are real numbers.
 
     Used at the top of every step and run, so NumPy float64 parameters cannot
-    promote float32 weights (the ``lax.scan`` carry-dtype trap).
+    promote float32 weights (the ``lax.scan`` carry-dtype trap). Python and
+    NumPy numbers become NumPy arrays (no device dispatch per leaf and call:
+    the run functions pass them to a jitted function anyway).
     """
-    return jax.tree.map(lambda x: jnp.asarray(x, dtype), p)
+
+    def cast(x: Any) -> Any:
+        if isinstance(x, (bool, int, float, np.ndarray, np.generic)):
+            return np.asarray(x, dtype)
+        return jnp.asarray(x, dtype)
+
+    return jax.tree.map(cast, p)
 
 
 def cast_floats(tree: Any, dtype: jax.typing.DTypeLike) -> Any:

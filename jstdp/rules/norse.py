@@ -255,7 +255,12 @@ class NorseSTDP:
         merged = self.stdp_algorithm == "additive" and all(
             not isinstance(eta, jax.core.Tracer) and np.ndim(eta) == 0 for eta in etas
         )
-        return Specialized(self, FastPaths(merged=merged, events=self.bounded(w)))
+        # The check costs a pass over w: only where events change anything.
+        useful = self.stdp_algorithm == "multiplicative_pow" or (
+            w is not None and np.size(w) >= EVENTS_MIN_ENTRIES
+        )
+        events = useful and self.bounded(w)
+        return Specialized(self, FastPaths(merged=merged, events=events))
 
     def bounded(self, w: jax.Array | None) -> bool:
         """Whether every step keeps ``w`` within finite bounds with finite
@@ -276,7 +281,7 @@ class NorseSTDP:
         finite = all(np.all(np.isfinite(np.asarray(x))) for x in fields)
         if not finite or np.any(np.asarray(self.mu) < 0):
             return False
-        return bool(jnp.all((w >= self.w_min) & (w <= self.w_max)))
+        return bool(_within(w, self.w_min, self.w_max))
 
     def check_shapes(
         self,
@@ -309,6 +314,12 @@ class NorseSTDP:
                     f"{name}.{field} must be a scalar or broadcast to shape {target}, "
                     f"got shape {shape}"
                 )
+
+
+@jax.jit
+def _within(w: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
+    """Whether ``low <= w <= high`` everywhere (one dispatch)."""
+    return jnp.all((w >= low) & (w <= high))
 
 
 @pytree
