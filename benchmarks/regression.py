@@ -10,7 +10,7 @@ option): per workload and rule, ``--rounds`` rounds of (old, new), each a
 process that compiles once and times ``--reps`` runs. The workloads and the
 spikes are ``workloads.py``'s (5% spiking, the same seed), timed as
 ``run.py`` times them: one ``simulate_*`` call over ``T`` steps, and the
-Song 2000 closed loop. Writes ``regression.md`` beside this file.
+Song 2000 closed loop. Writes ``regression.md`` beside this file (``--out``).
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated workloads")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=HERE / "regression.md")
     args = ap.parse_args()
     old, new = export(args.ref), HERE.parent
     names = [n for n in WORKLOADS if not args.only or n in args.only.split(",")]
@@ -123,7 +124,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {o:.4g} | {n:.4g} | {r:.2f} |" for a, b, o, n, r in rows]
-    (HERE / "regression.md").write_text("\n".join(lines) + "\n")
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

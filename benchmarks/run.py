@@ -604,6 +604,12 @@ def markdown(result) -> str:
     if missed:
         lines += ["", "## Targets not met: how close, and what the machine allows", ""]
         lines += [_shortfall(r) for r in missed]
+    lines += [
+        "",
+        "Where the time goes in the Song and 1% rows: `profiles.md` "
+        "(`profiles.py`); jstdp against its code before the network "
+        "architecture, workload by workload: `regression.md` (`regression.py`).",
+    ]
     notes = [r for r in result["rows"] if r["note"]]
     if notes:
         lines += ["", "Notes:", ""]

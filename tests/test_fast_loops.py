@@ -222,26 +222,19 @@ def test_events_only_when_every_untouched_entry_stays(change, events):
 
 
 def test_events_off_with_a_transform():
-    net = _network()
-    net = jstdp.Network(
-        net.populations,
-        [
-            jstdp.Projection(
-                "x",
-                "y",
-                Dense(),
-                net.projections[0].w,
-                rule=net.projections[0].rule,
-                transform=jstdp.rules.Normalize(5.0),
-            )
-        ],
-    )
     from jstdp import _run
 
-    prepared = _run._prepared(net, jnp.float32, net.init(1).weights)
-    assert not prepared.projections[0].rule.paths.events
-    plain = _run._prepared(_network(), jnp.float32, _network().init(1).weights)
-    assert plain.projections[0].rule.paths.events
+    base = _network()
+    rule = base.projections[0].rule.replace(stdp_algorithm="multiplicative_pow")
+
+    def prepared(transform):
+        q = base.projections[0].replace(rule=rule, transform=transform)
+        net = jstdp.Network(base.populations, [q])
+        return _run._prepared(net, jnp.float32, net.init(1).weights)
+
+    assert prepared(None).projections[0].rule.paths.events
+    normalized = prepared(jstdp.rules.Normalize(5.0))
+    assert not normalized.projections[0].rule.paths.events
 
 
 def test_pow_without_post_spikes_skips_a_plus():
