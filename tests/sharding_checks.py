@@ -18,7 +18,7 @@ import numpy as np
 import jstdp
 from jstdp.connections import Conv2d
 from jstdp.neurons import CompetingLIFParameters
-from jstdp.rules import NorseSTDP
+from jstdp.rules import NorseSTDP, STDPTripletSynapse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import multihost  # noqa: E402
@@ -132,6 +132,10 @@ def main():
         # per-neuron a_post: the update is left to the partitioner (no shard_map)
         "model_dense": dense("model", stdp=per_neuron, chunk_steps=STEPS // 2),
         "model_conv": conv("model"),
+        # a NEST rule (its slow traces and NEST's clipping) split the same way
+        "model_dense_triplet": dense(
+            "model", stdp=STDPTripletSynapse(Wmax=1.0, Aplus=5e-3, Aminus=7e-3)
+        ),
         "data_dense": dense("data", batch=8, save=save),
         "both_dense_pow": dense(
             jstdp.Sharding(mesh=mesh, data="data"), batch=4, stdp=pow_rule

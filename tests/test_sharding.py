@@ -123,10 +123,20 @@ def test_model_parallel_dense_conv2d_and_data_parallel_on_8_devices():
 
     # model parallel: Dense rows and Conv2d output channels split, postsynaptic
     # state with them, presynaptic spikes and traces replicated; bitwise.
+    for case in ("model_dense", "model_conv", "model_dense_triplet"):
+        r = result[case]
+        assert r["specs"][".weights['x->exc']"] == "P('model',)"
+        if case == "model_dense_triplet":
+            # A NEST rule's update is left to the partitioner: weights, spikes
+            # and traces bitwise; the membrane (its drive product split by
+            # XLA) within float32 rounding of -70 mV (1 ulp = 7.6e-6 mV).
+            others = {k: d for k, d in r["diff"].items() if k != "neurons"}
+            assert set(others.values()) == {0.0}, r["diff"]
+            assert r["diff"]["neurons"] <= ATOL, r["diff"]
+        else:
+            assert set(r["diff"].values()) == {0.0}, (case, r["diff"])
     for case in ("model_dense", "model_conv"):
         r = result[case]
-        assert set(r["diff"].values()) == {0.0}, (case, r["diff"])
-        assert r["specs"][".weights['x->exc']"] == "P('model',)"
         assert r["specs"][".rules['x->exc'].t_pre"] == "P()"
         assert r["specs"][".rules['x->exc'].t_post"] == "P(None, 'model')"
         assert r["specs"][".spikes['x']"] == "P()"
