@@ -5,20 +5,17 @@
 Song 2000 at dt 0.1 ms: the exact loop (``run_linear`` + ``PoissonInput``)
 against the same loop given its input spikes as an array (no draw), and the
 draw alone (the same blocks of threefry words, summed), in one process, as
-wall time per step. L-big at 1% with batch 1: XLA's own profile of one
-``simulate_linear`` call (``jax.profiler``), time per kind of operation.
+wall time per step. L-big at 1% with batch 1: the step with spikes on both
+sides, on one side only (the rows or the columns of the event-driven
+update), and without spikes.
 Both under ``jstdp.fast_cpu_loops``, as ``run.py`` and ``jstdp song2000``.
 """
 
 from __future__ import annotations
 
-import collections
-import glob
-import gzip
-import json
+import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,49 +53,37 @@ def song(steps: int = 20_000) -> dict[str, float]:
     @jax.jit
     def draws(key):
         def one(total, b):
-            return total + jnp.sum(
-                poisson_block(key, b * block, block, threshold)
-            ), None
+            spikes = poisson_block(key, b * block, block, threshold)
+            return total + jnp.sum(spikes), None
 
         return jax.lax.scan(one, 0, jnp.arange(steps // block))[0]
 
-    spikes = jax.jit(
-        jax.vmap(lambda b: poisson_block(key, b * block, block, threshold))
-    )(jnp.arange(steps // block)).reshape(steps, 1, wk.SONG_INPUTS)
-    p = jstdp.STDPParameters(**wk.SONG_STDP)
-    neuron = jstdp.ConductanceLIFParameters()
-    w0 = jnp.asarray(np.random.default_rng(0).random((1, wk.SONG_INPUTS)), jnp.float32)
-
-    def given():
-        w, _, _ = jstdp.run_linear(
-            spikes.astype(jnp.float32), w0, p, neuron, wk.SONG_DT
-        )
-        return jax.block_until_ready(w)
-
+    whole = _us_per_step(wk.jstdp_song(steps), steps)
+    draw = _us_per_step(lambda: jax.block_until_ready(draws(key)), steps)
     return {
-        "whole step (exact)": _us_per_step(wk.jstdp_song(steps), steps),
-        "step with the spikes given (no draw)": _us_per_step(given, steps),
-        "the draw alone": _us_per_step(
-            lambda: jax.block_until_ready(draws(key)), steps
-        ),
+        "whole step (exact)": whole,
+        "the draw alone (1000 threefry words per step)": draw,
+        "the rest (drive, neuron, traces, update, loop)": whole - draw,
     }
 
 
-def lbig(steps: int = 100) -> list[tuple[str, float, int]]:
+def lbig(steps: int = 100) -> dict[str, float]:
+    """L-big, batch 1, additive, ms per step: 1% spiking on both sides, on
+    one side only (the rows or the columns of the event-driven update), on
+    neither (what a step costs without events)."""
     wl = wk.Workload("L-big", 1, (4096,), (4096,), steps)
-    run = wk.jstdp_open_loop(wl, "additive", wk.make_data(wl, p=wk.SPARSE_P))
-    run()
-    folder = tempfile.mkdtemp()
-    with jax.profiler.trace(folder):
-        run()
-    (trace,) = glob.glob(f"{folder}/**/*.trace.json.gz", recursive=True)
-    events = json.load(gzip.open(trace))["traceEvents"]
-    total, count = collections.Counter(), collections.Counter()
-    for e in events:
-        if e.get("ph") == "X" and not e["name"].startswith(("$", "Thunk", "Pjit")):
-            total[e["name"]] += e["dur"]
-            count[e["name"]] += 1
-    return [(n, total[n] / 1e3 / steps, count[n]) for n, _ in total.most_common(8)]
+    data = wk.make_data(wl, p=wk.SPARSE_P)
+    silent = np.zeros_like(data.z_pre)
+    cases = {
+        "1% on both sides": data,
+        "presynaptic 1% only (columns)": wk.Data(data.z_pre, silent, data.w),
+        "postsynaptic 1% only (rows)": wk.Data(silent, data.z_post, data.w),
+        "no spikes": wk.Data(silent, silent, data.w),
+    }
+    return {
+        name: _us_per_step(wk.jstdp_open_loop(wl, "additive", d), steps, 5) / 1e3
+        for name, d in cases.items()
+    }
 
 
 def main() -> None:
@@ -107,7 +92,7 @@ def main() -> None:
         "# Profiles of the targets `run.py` reports missed",
         "",
         "`benchmarks/profiles.py`, wall time, `jstdp.fast_cpu_loops` on, "
-        f"load average {[round(x, 1) for x in __import__('os').getloadavg()]}.",
+        f"load average {[round(x, 1) for x in os.getloadavg()]}.",
         "",
         "## Song 2000 at dt 0.1 ms (us per step)",
         "",
@@ -118,22 +103,23 @@ def main() -> None:
     lines += [
         "",
         "The draw is the threefry hash of 1000 counters per step (20 rounds of "
-        "add, rotate, xor), the bits `jax.random` gives: the floor for the exact "
-        "input spikes. The rest of the step (drive, neuron, traces, update) is "
-        "the difference of the first two rows.",
+        "add, rotate, xor): the bits `jax.random` gives, the floor for the "
+        "exact input spikes. 20x Brian2's cpp_standalone (~26 sim-s/s here) "
+        "would be ~0.2 us per step, a ninth of the draw alone.",
         "",
-        "## L-big, batch 1, 1% activity (additive; ms per step, by operation)",
+        "## L-big, batch 1, 1% activity (additive; ms per step)",
         "",
-        "| XLA operation | ms / step | calls |",
-        "|---|---|---|",
+        "| spikes | ms / step |",
+        "|---|---|",
     ]
-    lines += [f"| `{n}` | {ms:.3f} | {c} |" for n, ms, c in lbig()]
+    lines += [f"| {k} | {v:.3f} |" for k, v in lbig().items()]
     lines += [
         "",
         "The event-driven update writes the rows of the ~41 postsynaptic spikes "
-        "(contiguous) and the columns of the ~41 presynaptic ones: each column "
-        "is 4096 entries 16 KiB apart, a cache line and a TLB miss each "
-        "(`dynamic-update-slice` fusions, one per column).",
+        "(contiguous, cheap) and the columns of the ~41 presynaptic ones: each "
+        "column is 4096 entries 16 KiB apart, a cache line and a TLB miss each. "
+        "A step without spikes is the fixed cost (traces, the per-call copy of "
+        "the 64 MiB weights spread over the steps).",
     ]
     text = "\n".join(lines) + "\n"
     (HERE / "profiles.md").write_text(text)

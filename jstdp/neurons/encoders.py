@@ -159,7 +159,8 @@ class PoissonInput:
     Step ``t`` draws ``poisson_step(jax.random.fold_in(key, t), rates_hz, dt)``
     with ``t`` the global step count, so a long run needs no ``[T, ...]``
     input array and a continued or chunked run draws the same spikes as one
-    long run.
+    long run. A run computes these draws for up to 128 steps at once
+    (:func:`poisson_block`: the same spikes, bit for bit).
 
     Args:
         rates_hz: rates in Hz, ``(batch, *shape)`` of the input population;
