@@ -26,8 +26,11 @@ Rules here:
 
 - :class:`NorseSTDP`: Norse's pair rule (``additive``, ``additive_step``,
   ``multiplicative_pow``, ``multiplicative_relu``; ``hardbound``), exact.
+- :class:`DiehlCookSTDP`: Diehl & Cook's (2015) nearest-spike rule as their
+  Brian 1 code runs it, pairing at arrival through per-synapse delays.
 """
 
+from jstdp.rules.diehl_cook import DiehlCookState, DiehlCookSTDP
 from jstdp.rules.norse import ALGORITHMS, NorseSTDP, STDPState
 from jstdp.rules.transforms import Chain, Clip, Function, Normalize, chain
 
@@ -35,6 +38,8 @@ __all__ = [
     "ALGORITHMS",
     "Chain",
     "Clip",
+    "DiehlCookSTDP",
+    "DiehlCookState",
     "Function",
     "NorseSTDP",
     "Normalize",
