@@ -185,7 +185,7 @@ def test_state_is_int32_and_jit_traces_once():
     assert state.pre_last.shape == (5, 2, 4) and state.post_last.shape == (5, 2, 3)
     step = jax.jit(rule.update)
     z = jnp.ones((2, 4)), jnp.ones((2, 3))
-    w = jnp.full((3, 4), 0.5)
+    w = jnp.full((3, 4), 0.5, jnp.float32)
     for _ in range(3):
         w, state = step(*z, w, state, jnp.float32(DT))
     assert step._cache_size() == 1
