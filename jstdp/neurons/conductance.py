@@ -86,6 +86,10 @@ class ConductanceLIFParameters:
         t_ref: refractory period, s (0: none).
         v_init: membrane potential of a fresh neuron, mV (default ``e_leak``).
         refractory_mode: static; ``"clamp"`` (default) or ``"block"``.
+
+    ``v_reset < v_th`` is checked by :func:`jstdp.validate_parameters`, not
+    when the object is made (wrapped in :class:`jstdp.AdaptiveThreshold`,
+    the threshold is ``v_th + theta``).
     """
 
     tau_mem_inv: ArrayLike = 1.0 / 10e-3
@@ -108,8 +112,10 @@ class ConductanceLIFParameters:
     checks: ClassVar = (
         *v.positive("tau_mem_inv", "tau_e_inv", "tau_i_inv"),
         *v.non_negative("g_max", "g_max_inh", "t_ref"),
-        v.less("v_reset", "v_th"),
     )
+    # Only validate_parameters: under an adaptive threshold the base v_th may
+    # lie below the reset (Diehl & Cook: -72 mV + theta, theta from 20 mV).
+    strict: ClassVar = (v.less("v_reset", "v_th"),)
     rates: ClassVar = ("tau_mem_inv", "tau_e_inv", "tau_i_inv")
 
     def __post_init__(self) -> None:
