@@ -309,7 +309,11 @@ def network(config: DiehlCookConfig, w: jax.Array, delays: jax.Array) -> Network
     weights (``(neurons, 784)``, normalisation is the protocol's, not a
     transform).
     """
-    n = config.neurons
+    n, delays = config.neurons, np.asarray(delays)
+    inputs = Projection(
+        "X", "Ae", Dense(), w, rule=config.rule(delays), delay=delays,
+        weight_at="emission", name="XeAe",
+    )  # fmt: skip
     return Network(
         [
             Input("X", (INPUTS,)),
@@ -317,13 +321,10 @@ def network(config: DiehlCookConfig, w: jax.Array, delays: jax.Array) -> Network
             Population("Ai", config.inh_neuron(), (n,)),
         ],
         [
-            Projection(
-                "X", "Ae", Dense(), w, rule=config.rule(delays), delay=np.asarray(delays),
-                weight_at="emission", name="XeAe",
-            ),
+            inputs,
             Projection("Ae", "Ai", OneToOne(), config.w_ei, name="AeAi"),
             Projection(
                 "Ai", "Ae", AllToAllButSelf(), config.w_ie, receptor="inh", name="AiAe"
             ),
         ],
-    )  # fmt: skip
+    )
