@@ -99,6 +99,8 @@ class DiehlCookConfig:
     - Input spike trains: each input's Bernoulli(``rate * dt``) train per
       step, as Brian's ``PoissonGroup`` draws it, but sampled by thinning
       (see the simulator), not one uniform per input and step.
+    - At most ``max_tries`` presentations of a sample (the code has no cap,
+      so a blank image would repeat forever); the last one counts.
     - Data: the bundled 5,000 digits (4,000 / 1,000, stratified, seed
       ``split_seed``) by default, shuffled; the code walks MNIST's 60,000 in
       file order.
@@ -137,6 +139,7 @@ class DiehlCookConfig:
     intensity: float = 2.0  # input_intensity (start value)
     rate_per_level: float = 1.0 / 8.0  # rates = image / 8 * intensity, Hz
     min_spikes: int = 5  # retry while sum(current_spike_count) < 5
+    max_tries: int = 30  # not in [O] (no cap): a blank image would never end
 
     # -- excitatory neurons Ae [O] ------------------------------------------------
     v_rest_e: float = -65.0
@@ -189,6 +192,7 @@ class DiehlCookConfig:
         if not isinstance(self.mnist_dir, str):
             raise TypeError(f"mnist_dir must be a path string, got {self.mnist_dir!r}")
         v.integer("min_spikes", self.min_spikes, 0)
+        v.integer("max_tries", self.max_tries, 1)
         v.number("dt", self.dt, above=0, at_most=1e-3)
         for name in ("present_s", "rest_s", "intensity", "rate_per_level"):
             v.number(name, getattr(self, name), above=0)

@@ -58,15 +58,19 @@ class Capacity:
         candidates: input spike candidates per presentation (the thinning
             draws; about ``steps * active inputs * max rate * dt``, ~3,300 for
             an average digit at intensity 2).
-        per_step: input spikes per step (~3 on average, ~8 for the brightest
-            digits at intensity 2).
-        slots: neurons that may fire in one sample (rows kept exactly).
+        per_step: input spikes a step handles in the branch-free loop (~3 on
+            average; a step with more goes the way of a step with spikes).
+        burst: input spikes any step may have (~8 for the brightest digits
+            at intensity 2, ~19 at most in 1,500 samples).
+        slots: neurons that may fire in one sample (rows kept exactly; ~4 on
+            average with 100 neurons, up to ~18).
         chunk: input spikes per block of the drive scatter.
     """
 
     candidates: int = static(8192)
-    per_step: int = static(24)
-    slots: int = static(16)
+    per_step: int = static(8)
+    burst: int = static(48)
+    slots: int = static(8)
     chunk: int = static(512)
 
 
@@ -99,13 +103,15 @@ class Events(NamedTuple):
 
     ``t``: ``(C,)`` int32 steps (relative; padding: a step past the end),
     ``i``: ``(C,)`` int32 inputs (padding: 0), ``count``: how many are real,
-    ``ok``: False when the candidates did not cover the presentation.
+    ``ok``: whether the candidates covered the presentation, ``end``: the
+    position where the next round of candidates starts.
     """
 
     t: jax.Array
     i: jax.Array
     count: jax.Array
     ok: jax.Array
+    end: jax.Array
 
 
 @pytree
@@ -153,14 +159,22 @@ def initial_state(config: DiehlCookConfig, w: jax.Array) -> SimState:
 
 
 def input_events(
-    key: jax.Array, rates_hz: jax.Array, dt: float, steps: int, capacity: int, pad: int
+    key: jax.Array,
+    rates_hz: jax.Array,
+    dt: float,
+    steps: int,
+    capacity: int,
+    pad: int,
+    start: jax.Array | int = 0,
 ) -> Events:
     r"""Independent Bernoulli(``rate_i dt``) spikes of every input and step.
 
     Thinning of a Bernoulli(``p``) process, ``p = max_i rate_i dt``, over the
     positions ``q = step * A + r`` (``r``: rank among the ``A`` inputs with a
-    positive rate): gaps ``G = floor(log U / log(1 - p)) + 1``, each
-    candidate kept with probability ``p_i / p``.
+    positive rate), from ``start`` on: gaps ``G = floor(log U / log(1 - p)) +
+    1``, each candidate kept with probability ``p_i / p``. When the
+    ``capacity`` candidates end before the presentation (``ok`` False), a next
+    round from ``end`` (another key) draws the rest: the gaps are memoryless.
 
     Args:
         key: a ``jax.random`` key.
@@ -169,22 +183,22 @@ def input_events(
         steps: presentation steps.
         capacity: candidates drawn.
         pad: the step given to padding events.
+        start: the first position of this round.
     """
     p = rates_hz.astype(jnp.float32) * jnp.float32(dt)
     active = p > 0
     n_active = jnp.sum(active).astype(jnp.int32)
     order = jnp.argsort(~active, stable=True).astype(jnp.int32)  # active first
     p_max = jnp.max(p)
+    total = steps * n_active
     k_gap, k_keep = jax.random.split(key)
     u = 1.0 - jax.random.uniform(k_gap, (capacity,), jnp.float32)  # (0, 1]
-    log_q = jnp.log1p(-jnp.minimum(p_max, 1.0 - 2.0**-24))
-    gaps = jnp.where(
-        p_max >= 1.0, 1, jnp.floor(jnp.log(u) / log_q).astype(jnp.int32) + 1
-    )
-    total = steps * n_active
-    q = jnp.cumsum(jnp.minimum(gaps, total + 1)) - 1  # no int32 overflow
+    log_q = jnp.log1p(-jnp.clip(p_max, 2.0**-126, 1.0 - 2.0**-24))
+    gaps = jnp.floor(jnp.log(u) / log_q) + 1.0
+    gaps = jnp.where(p_max >= 1.0, 1.0, gaps)
+    gaps = jnp.where(p_max > 0, jnp.minimum(gaps, total + 1.0), total + 1.0)
+    q = start + jnp.cumsum(gaps.astype(jnp.int32)) - 1
     inside = q < total
-    ok = (q[-1] >= total) | (p_max <= 0)
     safe = jnp.maximum(n_active, 1)
     i = order[jnp.where(inside, q % safe, 0)]
     u_keep = jax.random.uniform(k_keep, (capacity,), jnp.float32)
@@ -193,13 +207,54 @@ def input_events(
     slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
     t_out = jnp.full((capacity,), pad, jnp.int32).at[slot].set(q // safe, mode="drop")
     i_out = jnp.zeros((capacity,), jnp.int32).at[slot].set(i, mode="drop")
-    return Events(t_out, i_out, count, ok)
+    end = jnp.minimum(q[-1] + 1, total)
+    return Events(t_out, i_out, count, end >= total, end)
+
+
+def _rounds(
+    key: jax.Array,
+    rates_hz: jax.Array,
+    config: DiehlCookConfig,
+    capacity: int,
+    pad: int,
+    fold: Any,
+    init: Any,
+) -> Any:
+    """``fold(acc, events)`` over rounds of :func:`input_events` until the
+    presentation is covered (round 0 with ``key``, round ``r`` with
+    ``fold_in(key, r)``): every input spike, whatever the capacity."""
+
+    def draw(k, start):
+        return input_events(
+            k, rates_hz, config.dt, config.present_steps, capacity, pad, start
+        )
+
+    def body(args):
+        r, end, _, acc = args
+        ev = draw(jax.random.fold_in(key, r), end)
+        return r + 1, ev.end, ev.ok, fold(acc, ev)
+
+    ev = draw(key, jnp.zeros((), jnp.int32))
+    first = (jnp.ones((), jnp.int32), ev.end, ev.ok, fold(init, ev))
+    return jax.lax.while_loop(lambda a: ~a[2], body, first)[3]
 
 
 def dense_spikes(events: Events, steps: int) -> jax.Array:
-    """``(steps, 1, 784)`` spikes of ``events`` (the reference path's input)."""
+    """``(steps, 1, 784)`` spikes of ``events``."""
     z = jnp.zeros((steps, INPUTS), jnp.float32)
     return z.at[events.t, events.i].set(1.0, mode="drop")[:, None, :]
+
+
+def dense_input(key: jax.Array, rates_hz: jax.Array, model: Model) -> jax.Array:
+    """``(present_steps, 1, 784)``: every input spike of a presentation (all
+    rounds; round 0 is the fast path's events), for the reference path."""
+    c = model.config
+
+    def fold(z, ev):
+        return z + dense_spikes(ev, c.present_steps)
+
+    zeros = jnp.zeros((c.present_steps, 1, INPUTS), jnp.float32)
+    return _rounds(key, rates_hz, c, model.capacity.candidates, model.pad, fold, zeros)
 
 
 # --- one sample ---------------------------------------------------------------------
@@ -211,46 +266,26 @@ def _base_weights(w: jax.Array, first_landing: jax.Array, step: jax.Array) -> ja
     return jnp.where(first_landing <= step, jnp.minimum(w, 1.0), w)
 
 
-def _pre_traces(
-    model: Model,
-    ev: Events,
-    pre_last0: jax.Array,
-    t0: jax.Array,
-    j: jax.Array,
-    t: jax.Array,
-) -> jax.Array:
-    """``(784,)`` pre traces neuron ``j`` reads when it fires in step ``t``:
-    each input's nearest spike at or before ``t - d_ij`` (this presentation's
-    events, else ``pre_last0``)."""
-    c = model.config
-    d = model.delays[j]  # (784,)
-    seen = t - d  # relative step each input is read at
-    valid = jnp.arange(ev.t.shape[0]) < ev.count
-    hit = valid & (ev.t <= seen[ev.i])
-    last = (
-        jnp.full((INPUTS,), NEVER, jnp.int32)
-        .at[ev.i]
-        .max(jnp.where(hit, ev.t + t0, NEVER))
-    )
-    last = jnp.maximum(last, pre_last0)
-    return trace(t0 + seen - last, c.dt, 1.0 / c.tau_pre)
-
-
 class _Loop(NamedTuple):
-    """The carry of the step loop."""
+    """The carry of the step loop (``t``: the step whose neurons update next,
+    or, when ``pending``, whose spikes wait for their STDP)."""
 
+    t: jax.Array
+    pending: jax.Array
     exc: Any
     inh: Any
     z_exc: jax.Array
     z_inh: jax.Array
     drive: jax.Array  # (rows, n): queued input drive, base + corrections
-    rows: jax.Array  # (slots, 784): exact weights of the firing neurons
+    now: jax.Array  # (1, n): row t of it
+    slots: jax.Array  # (slots, 784, 3): weights, start weights, delays
     slot_neuron: jax.Array  # (slots,) int32
     slot_of: jax.Array  # (n,) int32, -1: none
-    slot_since: jax.Array  # (slots,) int32 relative step of the first spike
+    slot_since: jax.Array  # (slots,) int32 step of the neuron's first spike
     used: jax.Array  # int32 slots in use
-    ring: jax.Array  # (L, n) int32 last post spike as of each step
-    counts: jax.Array  # (2, n) spikes in the presentation / in the rest
+    post_ring: jax.Array  # (L, n) int32 last Ae spike as of each step
+    pre_ring: jax.Array  # (L, 784) int32 last input spike as of each step
+    counts: jax.Array  # (2, n) Ae spikes in the presentation / in the rest
     ok: jax.Array
 
 
@@ -261,6 +296,10 @@ def sample(
     key: jax.Array,
 ) -> tuple[SimState, jax.Array, jax.Array]:
     """One training sample: normalise, present, rest (learning on).
+
+    The steps run in a loop without branches until an Ae neuron fires; the
+    STDP of a step with spikes (potentiation, new rows) runs outside it (a
+    branch in every step would cost more than the step).
 
     Args:
         model: the model and capacities.
@@ -275,159 +314,214 @@ def sample(
     """
     c, cap = model.config, model.capacity
     n, present, rest, lag = model.n, c.present_steps, c.rest_steps, c.lag
-    slots_ring = lag + 2
+    ring_len = lag + 2
+    busy = present + lag  # every input spike has landed after this step
     t0 = state.step
     w = Normalize(c.norm)(state.w, Dense())
     ev = input_events(key, rates_hz, c.dt, present, cap.candidates, model.pad)
-    starts = jnp.searchsorted(ev.t, jnp.arange(present + lag + 1), side="left")
+    real = jnp.arange(cap.candidates) < ev.count
+    starts = jnp.searchsorted(ev.t, jnp.arange(busy + 1), side="left")
     starts = starts.astype(jnp.int32)
-    per_step_ok = jnp.max(starts[1:] - starts[:-1]) <= cap.per_step
+    counts_at = starts[1:] - starts[:-1]  # input spikes per step
     first_landing = (
         jnp.full((INPUTS,), model.pad, jnp.int32)
         .at[ev.i]
-        .min(jnp.where(jnp.arange(cap.candidates) < ev.count, ev.t + lag, model.pad))
+        .min(jnp.where(real, ev.t + lag, model.pad))
     )
-    rows_d = present + c.max_delay + 1
+    rows_d = present + c.max_delay
     drive = _scatter_drive(model, w, ev, first_landing, rows_d)
-    # A slice of per_step events from any start stays inside the events.
-    ev_i = jnp.pad(ev.i, (0, cap.per_step))
+    # Per event: its input, and whether a spike of that input has landed by
+    # its emission (its weights are then clipped to w_max); padded so that a
+    # slice of burst events from any start stays inside.
+    ev_i = jnp.pad(ev.i, (0, cap.burst))
+    ev_clip = jnp.pad(first_landing[ev.i] <= ev.t, (0, cap.burst))
+    # Steps whose landing or emission has more than per_step input spikes
+    # leave the branch-free loop.
+    wide = counts_at > cap.per_step
+    wide_land = jnp.pad(wide, (lag, 0))[:busy]
+    wide_step = wide | wide_land
 
     exc_neuron, inh_neuron = c.exc_neuron(), c.inh_neuron()
     dt = jnp.float32(c.dt)
-    k_range = jnp.arange(cap.per_step)
     a_range = jnp.arange(cap.slots)
-    tau1, tau2 = 1.0 / c.tau_post1, 1.0 / c.tau_post2
+    tau_pre, tau1, tau2 = 1.0 / c.tau_pre, 1.0 / c.tau_post1, 1.0 / c.tau_post2
 
-    def step(carry: _Loop, t: jax.Array, events: bool) -> _Loop:
+    def events_at(m, width: int):
+        """``(idx, clip, live)`` of the first ``width`` input spikes of step
+        ``m`` (none for ``m < 0``)."""
+        o = starts[jnp.clip(m, 0, busy)]
+        count = jnp.where(m >= 0, counts_at[jnp.clip(m, 0, busy - 1)], 0)
+        idx = jax.lax.dynamic_slice(ev_i, (o,), (width,))
+        clip = jax.lax.dynamic_slice(ev_clip, (o,), (width,))
+        return idx, clip, jnp.arange(width) < count
+
+    def land(a: _Loop, width: int, go: jax.Array) -> _Loop:
+        """Depression landing on the exact rows: input spikes of ``t - lag``."""
+        t, slots = a.t, a.slots
+        m = t - lag
+        idx, _, live = events_at(m, width)
+        live = live[None, :] & ((a_range < a.used) & (a.slot_since < t))[:, None]
+        live &= go
+        g = slots[a_range[:, None], idx[None, :]]  # (slots, width, 3)
+        seen = m + g[..., 2].astype(jnp.int32) - 1
+        last = a.post_ring[seen % ring_len, a.slot_neuron[:, None]]
+        post1 = trace(t0 + seen - last, dt, tau1)
+        new = jnp.clip(g[..., 0] - c.nu_pre * post1, 0.0, c.w_max)
+        # Dead entries (padding) may repeat a live input: drop them.
+        target = jnp.where(live, idx[None, :], INPUTS)
+        return a._replace(
+            slots=slots.at[a_range[:, None], target, 0].set(new, mode="drop")
+        )
+
+    def update(a: _Loop, events: bool) -> tuple[_Loop, jax.Array]:
+        """The neurons of step ``t`` and the rings; the landing unless wide.
+        Returns the state and whether the step must leave the loop."""
+        t = a.t
         T = t0 + t
-        lateral = AllToAllButSelf().drive(carry.z_inh, jnp.float32(c.w_ie))
-        d_exc = jax.lax.dynamic_index_in_dim(carry.drive, jnp.minimum(t, rows_d - 1), 0)
-        d_exc = jnp.where(t < rows_d, d_exc, 0.0)
-        z_e, exc = exc_neuron.step({"exc": d_exc, "inh": lateral}, carry.exc, dt)
+        lateral = AllToAllButSelf().drive(a.z_inh, jnp.float32(c.w_ie))
+        z_e, exc = exc_neuron.step({"exc": a.now, "inh": lateral}, a.exc, dt)
         z_i, inh = inh_neuron.step(
-            OneToOne().drive(carry.z_exc, jnp.float32(c.w_ei)), carry.inh, dt
+            OneToOne().drive(a.z_exc, jnp.float32(c.w_ei)), a.inh, dt
         )
-        post_before = carry.ring[(t - 1) % slots_ring]
-        fired = z_e[0] > 0
-        ring = carry.ring.at[t % slots_ring].set(jnp.where(fired, T, post_before))
-        rows, ok = carry.rows, carry.ok
-
-        # Depression landing on the exact rows: input spikes of step t - lag.
-        if events:
-            m = t - lag
-            o = starts[jnp.clip(m, 0, present + lag)]
-            count = jnp.where(m >= 0, starts[jnp.clip(m + 1, 0, present + lag)] - o, 0)
-            idx = jax.lax.dynamic_slice(ev_i, (o,), (cap.per_step,))
-            live = (k_range[None, :] < count) & (a_range < carry.used)[:, None]
-            live &= (carry.slot_since < t)[:, None]
-            neuron = carry.slot_neuron[:, None]
-            seen = m + model.delays[neuron, idx[None, :]] - 1
-            last = ring[seen % slots_ring, neuron]
-            post1 = trace(t0 + seen - last, dt, tau1)
-            a_idx = a_range[:, None]
-            old = rows[a_idx, idx[None, :]]
-            new = jnp.clip(old - c.nu_pre * post1, 0.0, c.w_max)
-            # Dead entries (padding) may repeat a live input: drop them.
-            target = jnp.where(live, idx[None, :], INPUTS)
-            rows = rows.at[a_idx, target].set(new, mode="drop")
-
-        # Potentiation of the neurons that fired (new ones get a row).
-        def potentiate(args):
-            def one(args):
-                rows, slot_neuron, slot_of, slot_since, used, left, ok = args
-                j = jnp.argmax(left)
-                new_slot = slot_of[j] < 0
-                a = jnp.where(new_slot, used, slot_of[j])
-                ok &= a < cap.slots
-                a = jnp.minimum(a, cap.slots - 1)
-                row = jnp.where(
-                    new_slot, _base_weights(w[j], first_landing, t), rows[a]
-                )
-                pre = _pre_traces(model, ev, state.pre_last, t0, j, t)
-                post2 = trace(T - post_before[j], dt, tau2)
-                row = jnp.clip(row + c.nu_post * pre * post2, 0.0, c.w_max)
-                return (
-                    rows.at[a].set(row),
-                    slot_neuron.at[a].set(j),
-                    slot_of.at[j].set(a),
-                    jnp.where(new_slot, slot_since.at[a].set(t), slot_since),
-                    used + new_slot.astype(jnp.int32),
-                    left.at[j].set(False),
-                    ok,
-                )
-
-            return jax.lax.while_loop(lambda a: jnp.any(a[5]), one, (*args, fired, ok))
-
-        rows, slot_neuron, slot_of, slot_since, used, _, ok = jax.lax.cond(
-            jnp.any(fired),
-            potentiate,
-            lambda a: (*a, fired, ok),
-            (rows, carry.slot_neuron, carry.slot_of, carry.slot_since, carry.used),
+        fired = jnp.any(z_e[0] > 0)
+        before = a.post_ring[(t - 1) % ring_len]
+        post_ring = a.post_ring.at[t % ring_len].set(jnp.where(z_e[0] > 0, T, before))
+        counts = a.counts.at[(t >= present).astype(jnp.int32)].add(z_e[0])
+        a = a._replace(
+            exc=exc, inh=inh, z_exc=z_e, z_inh=z_i, post_ring=post_ring, counts=counts
         )
+        if not events:
+            return a, fired
+        idx, _, live = events_at(t, cap.burst)
+        row = a.pre_ring[(t - 1) % ring_len]
+        row = row.at[jnp.where(live, idx, INPUTS)].set(T, mode="drop")
+        a = a._replace(pre_ring=a.pre_ring.at[t % ring_len].set(row))
+        wide_now = wide_step[jnp.minimum(t, busy - 1)]
+        return land(
+            a, cap.per_step, ~wide_land[jnp.minimum(t, busy - 1)]
+        ), fired | wide_now
 
-        # This step's input spikes leave with the weights after STDP: correct
-        # the queued drive of the exact rows.
-        drive = carry.drive
+    def emit(a: _Loop, events: bool, go: jax.Array, width: int) -> _Loop:
+        """Unless not ``go``: step ``t``'s input spikes leave with the weights
+        after its STDP (the exact rows' drive is corrected); ``t += 1``."""
+        t, drive = a.t, a.drive
         if events:
-            o = starts[jnp.minimum(t, present + lag)]
-            count = starts[jnp.minimum(t + 1, present + lag)] - o
-            idx = jax.lax.dynamic_slice(ev_i, (o,), (cap.per_step,))
-            live = (k_range[None, :] < count) & (a_range < used)[:, None]
-            neuron = slot_neuron[:, None]
-            now = rows[a_range[:, None], idx[None, :]]
-            base = _base_weights(
-                w[neuron, idx[None, :]], first_landing[idx][None, :], t
+            idx, clip, live = events_at(t, width)
+            live = live[None, :] & (a_range < a.used)[:, None] & go
+            g = a.slots[a_range[:, None], idx[None, :]]
+            base = jnp.where(clip[None, :], jnp.minimum(g[..., 1], c.w_max), g[..., 1])
+            arrive = t + g[..., 2].astype(jnp.int32)
+            drive = drive.at[arrive, a.slot_neuron[:, None]].add(
+                jnp.where(live, g[..., 0] - base, 0.0), mode="drop"
             )
-            arrive = t + model.delays[neuron, idx[None, :]]
-            drive = drive.at[arrive, neuron].add(
-                jnp.where(live, now - base, 0.0), mode="drop"
+        # Read the next step's drive after this step's writes (a read before
+        # them would make XLA copy the whole queue every step).
+        now = jnp.where(go, _row(drive, t + 1), a.now)
+        return a._replace(t=t + go.astype(jnp.int32), drive=drive, now=now)
+
+    def potentiate(a: _Loop) -> _Loop:
+        """STDP of the neurons that fired in step ``t`` (new ones get a row)."""
+        t = a.t
+        T = t0 + t
+        before = a.post_ring[(t - 1) % ring_len]
+        fired = a.z_exc[0] > 0
+
+        def one(args):
+            a, left = args
+            j = jnp.argmax(left)
+            new_slot = a.slot_of[j] < 0
+            k = jnp.where(new_slot, a.used, a.slot_of[j])
+            ok = a.ok & (k < cap.slots)
+            k = jnp.minimum(k, cap.slots - 1)
+            d = model.delays[j]
+            fresh = jnp.stack(
+                [_base_weights(w[j], first_landing, t), w[j], d.astype(jnp.float32)], -1
             )
+            slot = jnp.where(new_slot, fresh, a.slots[k])
+            seen = t - d
+            last = a.pre_ring[
+                jnp.minimum(seen, busy - 1) % ring_len, jnp.arange(INPUTS)
+            ]
+            pre = trace(t0 + seen - last, dt, tau_pre)
+            post2 = trace(T - before[j], dt, tau2)
+            row = jnp.clip(slot[:, 0] + c.nu_post * pre * post2, 0.0, c.w_max)
+            a = a._replace(
+                slots=a.slots.at[k].set(slot.at[:, 0].set(row)),
+                slot_neuron=a.slot_neuron.at[k].set(j),
+                slot_of=a.slot_of.at[j].set(k),
+                slot_since=jnp.where(new_slot, a.slot_since.at[k].set(t), a.slot_since),
+                used=a.used + new_slot.astype(jnp.int32),
+                ok=ok,
+            )
+            return a, left.at[j].set(False)
 
-        counts = carry.counts.at[(t >= present).astype(jnp.int32)].add(z_e[0])
-        return _Loop(
-            exc, inh, z_e, z_i, drive, rows, slot_neuron, slot_of, slot_since,
-            used, ring, counts, ok,
-        )  # fmt: skip
+        a, _ = jax.lax.while_loop(lambda args: jnp.any(args[1]), one, (a, fired))
+        return a._replace(pending=jnp.zeros((), bool))
 
-    ring0 = jnp.broadcast_to(state.post_last, (slots_ring, n))
+    def run(a: _Loop, end: int, events: bool) -> _Loop:
+        """Steps up to ``end``: branch-free runs between steps with spikes
+        (or more than ``per_step`` input spikes), which run on their own."""
+        yes = jnp.ones((), bool)
+
+        def quiet(a):
+            a, leave = update(a, events)
+            return emit(a, events, ~leave, cap.per_step)._replace(pending=leave)
+
+        def special(a):
+            if events:
+                a = land(a, cap.burst, wide_land[jnp.minimum(a.t, busy - 1)])
+            return emit(potentiate(a), events, yes, cap.burst)
+
+        def outer(a):
+            a = jax.lax.while_loop(lambda a: (a.t < end) & ~a.pending, quiet, a)
+            return jax.lax.cond(a.pending, special, lambda a: a, a)
+
+        return jax.lax.while_loop(lambda a: a.t < end, outer, a)
+
+    post0 = jnp.broadcast_to(state.post_last, (ring_len, n))
+    pre0 = jnp.broadcast_to(state.pre_last, (ring_len, INPUTS))
     carry = _Loop(
+        t=jnp.zeros((), jnp.int32),
+        pending=jnp.zeros((), bool),
         exc=state.exc,
         inh=state.inh,
         z_exc=state.z_exc,
         z_inh=state.z_inh,
         drive=drive,
-        rows=jnp.zeros((cap.slots, INPUTS), jnp.float32),
+        now=_row(drive, jnp.int32(0)),
+        slots=jnp.zeros((cap.slots, INPUTS, 3), jnp.float32),
         slot_neuron=jnp.zeros((cap.slots,), jnp.int32),
         slot_of=jnp.full((n,), -1, jnp.int32),
         slot_since=jnp.zeros((cap.slots,), jnp.int32),
         used=jnp.zeros((), jnp.int32),
-        ring=ring0,
+        post_ring=post0,
+        pre_ring=pre0,
         counts=jnp.zeros((2, n), jnp.float32),
-        ok=ev.ok & per_step_ok,
+        ok=ev.ok & (jnp.max(counts_at) <= cap.burst),
     )
-    busy = present + lag  # every input spike has landed after this
-    carry = jax.lax.fori_loop(0, busy, lambda t, a: step(a, t, True), carry)
-    carry = jax.lax.fori_loop(
-        busy, present + rest, lambda t, a: step(a, t, False), carry
-    )
+    carry = run(carry, busy, True)
+    carry = run(carry, present + rest, False)
 
-    w_end = _end_weights(model, w, ev, first_landing, carry, state.post_last, t0)
-    last_in = (
-        jnp.full((INPUTS,), NEVER, jnp.int32)
-        .at[ev.i]
-        .max(jnp.where(jnp.arange(cap.candidates) < ev.count, ev.t + t0, NEVER))
-    )
+    rows = carry.slots[..., 0]
+    w_end = _end_weights(model, w, ev, first_landing, carry, rows, state.post_last, t0)
     new = SimState(
         w=w_end,
         exc=carry.exc,
         inh=carry.inh,
         z_exc=carry.z_exc,
         z_inh=carry.z_inh,
-        pre_last=jnp.maximum(state.pre_last, last_in),
-        post_last=carry.ring[(present + rest - 1) % slots_ring],
+        pre_last=carry.pre_ring[(busy - 1) % ring_len],
+        post_last=carry.post_ring[(present + rest - 1) % ring_len],
         step=t0 + present + rest,
     )
     return new, carry.counts, carry.ok
+
+
+def _row(drive: jax.Array, t: jax.Array) -> jax.Array:
+    """``drive[t]`` as ``(1, n)``, zero past the last row."""
+    last = drive.shape[0] - 1
+    row = jax.lax.dynamic_slice_in_dim(drive, jnp.minimum(t, last), 1, 0)
+    return jnp.where(t <= last, row, 0.0)
 
 
 def _scatter_drive(
@@ -452,7 +546,7 @@ def _scatter_drive(
     return jax.lax.fori_loop(0, blocks, block, jnp.zeros((rows, n), jnp.float32))
 
 
-def _end_weights(model, w, ev, first_landing, carry, post_last0, t0):
+def _end_weights(model, w, ev, first_landing, carry, rows, post_last0, t0):
     """The weights after the sample: the exact rows of the neurons that fired,
     and every neuron's depression from before its first spike (closed form:
     ``post1`` decays from its last spike before the presentation)."""
@@ -480,9 +574,7 @@ def _end_weights(model, w, ev, first_landing, carry, post_last0, t0):
     dep = c.nu_pre * trace(age, jnp.float32(c.dt), 1.0 / c.tau_post1) * sums
     landed = first_landing < model.pad
     rest = jnp.where(landed, jnp.minimum(w, c.w_max), w)
-    fired = rest.at[jnp.where(used, carry.slot_neuron, model.n)].set(
-        carry.rows, mode="drop"
-    )
+    fired = rest.at[jnp.where(used, carry.slot_neuron, model.n)].set(rows, mode="drop")
     touched = landed[None, :]
     return jnp.where(touched, jnp.clip(fired - dep, 0.0, c.w_max), fired)
 
@@ -540,3 +632,77 @@ def sample_reference(
     s, _ = run(net, silence, state=s, dt=c.dt)
     counts = jnp.stack([pres, s.counts["Ae"][0] - pres]).astype(jnp.float32)
     return sim_state(s, c.lag), counts
+
+
+# --- frozen: labelling and testing ---------------------------------------------------
+
+
+def rest_state(config: DiehlCookConfig, theta: jax.Array) -> tuple[Any, Any]:
+    """Ae and Ai at rest (``v`` at rest, no conductance), with ``theta``."""
+    n = config.neurons
+    exc = config.exc_neuron().initial_state((1, n), jnp.float32)
+    inh = config.inh_neuron().initial_state((1, n), jnp.float32)
+    v_e = jnp.full((1, n), config.v_rest_e, jnp.float32)
+    v_i = jnp.full((1, n), config.v_rest_i, jnp.float32)
+    exc = AdaptiveState(exc.neuron.replace(v=v_e), jnp.asarray(theta, jnp.float32))
+    return exc, inh.replace(v=v_i)
+
+
+def frozen_drive(
+    model: Model, w: jax.Array, rates_hz: jax.Array, key: jax.Array
+) -> jax.Array:
+    """``(rows, n)`` input drive of one presentation with frozen weights ``w``
+    (every input spike, all rounds): row ``t`` is what Ae receives in step
+    ``t``."""
+    c = model.config
+    rows_d = c.present_steps + c.max_delay
+    never = jnp.full((INPUTS,), model.pad, jnp.int32)
+
+    def fold(drive, ev):
+        return drive + _scatter_drive(model, w, ev, never, rows_d)
+
+    zeros = jnp.zeros((rows_d, model.n), jnp.float32)
+    return _rounds(key, rates_hz, c, model.capacity.candidates, model.pad, fold, zeros)
+
+
+def frozen_counts(model: Model, theta: jax.Array, drive: jax.Array) -> jax.Array:
+    """``(n,)`` Ae spikes of one presentation from rest with ``drive`` (see
+    :func:`frozen_drive`), ``theta`` frozen: what labelling and testing
+    count. ``vmap`` it over samples."""
+    c = model.config
+    exc_neuron, inh_neuron = c.exc_neuron().frozen(), c.inh_neuron()
+    dt = jnp.float32(c.dt)
+
+    def step(t, a):
+        exc, inh, z_e, z_i, counts = a
+        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
+        now = _row(drive, t)
+        z_e2, exc = exc_neuron.step({"exc": now, "inh": lateral}, exc, dt)
+        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
+        return exc, inh, z_e2, z_i, counts + z_e2[0]
+
+    exc, inh = rest_state(c, theta)
+    zeros_n = jnp.zeros((1, model.n), jnp.float32)
+    init = (exc, inh, zeros_n, zeros_n, zeros_n[0])
+    return jax.lax.fori_loop(0, c.present_steps, step, init)[4]
+
+
+def frozen_batch(
+    model: Model,
+    w: jax.Array,
+    theta: jax.Array,
+    images: jax.Array,
+    keys: jax.Array,
+    intensity: jax.Array,
+) -> jax.Array:
+    """``(B, n)`` counts of a batch of images at ``intensity``: the drives
+    one sample after the other (a scatter per sample is faster than a batched
+    one on CPU), the neurons of all samples together (``vmap``)."""
+    c = model.config
+
+    def drive(args):
+        image, key = args
+        return frozen_drive(model, w, c.rates(image, intensity), key)
+
+    drives = jax.lax.map(drive, (images, keys))
+    return jax.vmap(lambda d: frozen_counts(model, theta, d))(drives)
