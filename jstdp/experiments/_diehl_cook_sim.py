@@ -200,7 +200,8 @@ def input_events(
     log_q = jnp.log1p(-jnp.clip(p_max, 2.0**-126, 1.0 - 2.0**-24))
     gaps = jnp.floor(jnp.log(u) / log_q) + 1.0
     gaps = jnp.where(p_max >= 1.0, 1.0, gaps)
-    gaps = jnp.where(p_max > 0, jnp.minimum(gaps, total + 1.0), total + 1.0)
+    cap = (total + 1).astype(jnp.float32)
+    gaps = jnp.where(p_max > 0, jnp.minimum(gaps, cap), cap)
     q = start + jnp.cumsum(gaps.astype(jnp.int32)) - 1
     inside = q < total
     safe = jnp.maximum(n_active, 1)

@@ -18,6 +18,7 @@ labelling and testing run the samples in parallel (``vmap``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -178,15 +179,22 @@ def diehl_cook_data(
 # --- the compiled parts -------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _Programs:
-    """The model's compiled functions (built once per run)."""
+    """A configuration's initial weights, delays and compiled functions."""
 
+    w0: jax.Array
+    delays: jax.Array
     train: Any
     frozen: Any
+    compiled: dict = dataclasses.field(default_factory=dict)
 
 
-def _programs(config: DiehlCookConfig, w0: jax.Array, delays: jax.Array) -> _Programs:
+@functools.lru_cache(maxsize=4)
+def _programs(config: DiehlCookConfig) -> _Programs:
+    """Built once per configuration (a second run reuses the compiled code)."""
+    k_init = jax.random.split(jax.random.key(config.seed), 4)[0]
+    w0, delays = config.initial_weights(k_init)
     net = diehl_cook_network(config, w0, delays)
     narrow = sim.Model(config, delays, NARROW)
     wide = sim.Model(config, delays, WIDE)
@@ -242,7 +250,7 @@ def _programs(config: DiehlCookConfig, w0: jax.Array, delays: jax.Array) -> _Pro
     def frozen(w, theta, images, keys, intensity):
         return sim.frozen_batch(narrow, w, theta, images, keys, intensity)
 
-    return _Programs(train_chunk, frozen)
+    return _Programs(w0, delays, train_chunk, frozen)
 
 
 def _frozen_counts(
@@ -321,10 +329,9 @@ def diehl_cook(
     start = time.perf_counter()
     train, test = diehl_cook_data(config) if data is None else data
     n_train, n = len(train.labels), config.neurons
-    k_init, k_train, k_label, k_test = jax.random.split(jax.random.key(config.seed), 4)
-    w0, delays = config.initial_weights(k_init)
-    programs = _programs(config, w0, delays)
-    state = sim.initial_state(config, w0)
+    _, k_train, k_label, k_test = jax.random.split(jax.random.key(config.seed), 4)
+    programs = _programs(config)
+    state = sim.initial_state(config, programs.w0)
     carry = (state, jnp.zeros((n,), jnp.float32))
 
     total = config.epochs * n_train
@@ -338,7 +345,10 @@ def diehl_cook(
         keys = jax.vmap(lambda i: jax.random.fold_in(k_train, i))(jnp.asarray(idx))
         return jnp.asarray(images), keys, jnp.asarray(valid)
 
-    compiled = programs.train.lower(carry, *chunk_args(0)).compile()
+    if "train" not in programs.compiled:
+        lowered = programs.train.lower(carry, *chunk_args(0))
+        programs.compiled["train"] = lowered.compile()
+    compiled = programs.compiled["train"]
     compile_s = time.perf_counter() - start
     bar = _bar(progress, total, f"diehl-cook: train {n} neurons")
     counts, tries, paths = [], [], []
