@@ -35,7 +35,7 @@ W_ATOL = 1e-6
 # Membrane potentials (mV) integrate those drive differences over 1,000 steps.
 V_ATOL = 1e-3
 SMALL = DiehlCookConfig(neurons=12)
-QUICK = DiehlCookConfig(neurons=50, train_samples=300, test_samples=300)
+QUICK = DiehlCookConfig(neurons=40, train_samples=800, test_samples=300)
 
 
 @pytest.fixture(scope="module")
@@ -255,22 +255,21 @@ def _class_correlations(weights, images, labels):
 
 
 def test_quick_run_learns_digits(quick, digits):
-    """Learned weights look like digits: for most neurons that fire, one class
-    mean correlates clearly better than the others (the random initial
-    weights do not); accuracy is well above chance (10%); the thresholds
-    rose from 20 mV."""
+    """Learned weights look like digits: for most neurons the class mean they
+    correlate with best is clearly so (> 0.3) and is the class they were
+    labelled with from their spikes (the random initial weights: none);
+    accuracy is well above chance (10%); the thresholds rose from 20 mV."""
     train, _ = digits
-    fired = quick.train_counts.sum(axis=0) > 0
-    corr = _class_correlations(quick.weights, train.images, train.labels)[fired]
-    top2 = np.sort(corr, axis=1)[:, -2:]
-    digit_like = (top2[:, 1] > 0.4) & (top2[:, 1] - top2[:, 0] > 0.05)
-    assert digit_like.mean() > 0.6, digit_like.mean()
+    corr = _class_correlations(quick.weights, train.images, train.labels)
+    digit_like = (corr.max(axis=1) > 0.3) & (corr.argmax(axis=1) == quick.assignments)
+    assert digit_like.mean() > 0.5, digit_like.mean()
     w0, _ = QUICK.initial_weights(jax.random.split(jax.random.key(QUICK.seed), 4)[0])
     corr0 = _class_correlations(np.asarray(w0), train.images, train.labels)
     assert np.max(corr0) < 0.2
-    assert quick.row["accuracy"] > 0.35 and quick.row["accuracy_train"] > 0.35
-    assert quick.theta[fired].mean() > QUICK.theta_init + 1.0
-    assert np.all(quick.theta >= QUICK.theta_init - 1.0)  # decay is slow
+    assert quick.row["accuracy"] > 0.4 and quick.row["accuracy_train"] > 0.4
+    fired = quick.train_counts.sum(axis=0) > 0
+    assert quick.theta[fired].mean() > QUICK.theta_init + 2.0
+    assert np.all(quick.theta >= QUICK.theta_init - 1.0)  # the decay is slow
 
 
 def test_quick_run_reports(quick):
@@ -279,10 +278,10 @@ def test_quick_run_reports(quick):
         "neurons", "train_samples", "test_samples", "epochs", "accuracy",
         "accuracy_train", "seed", "simulated_s", "wall_s", "train_samples_per_s",
     }  # fmt: skip
-    assert (row["neurons"], row["train_samples"], row["test_samples"]) == (50, 300, 300)
-    assert row["simulated_s"] >= 300 * 0.5 + 600 * 0.35
+    assert (row["neurons"], row["train_samples"], row["test_samples"]) == (40, 800, 300)
+    assert row["simulated_s"] >= 800 * 0.5 + 1100 * 0.35
     assert quick.confusion.sum() == 300
-    assert np.all(quick.tries >= 1) and quick.tries.shape == (300,)
+    assert np.all(quick.tries >= 1) and quick.tries.shape == (800,)
     # Fewer than 5 spikes only where the tries ran out.
     short = quick.train_counts.sum(axis=1) < QUICK.min_spikes
     assert np.all(quick.tries[short] == QUICK.max_tries)

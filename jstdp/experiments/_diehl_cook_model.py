@@ -25,7 +25,7 @@ from jstdp.neurons.conductance import ConductanceLIFParameters
 from jstdp.rules.diehl_cook import DiehlCookSTDP
 
 INPUTS = 784  # 28 x 28 pixels, one Poisson input each [O]
-QUICK_NEURONS = 50
+QUICK_NEURONS = 40
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +118,7 @@ class DiehlCookConfig:
     neurons: int = option(100, "excitatory neurons", metavar="N", quick=QUICK_NEURONS)
     epochs: int = option(1, "passes over the training samples", metavar="E")
     train_samples: int = option(
-        0, "training samples (0: all of the split)", metavar="N", quick=300
+        0, "training samples (0: all of the split)", metavar="N", quick=800
     )
     test_samples: int = option(
         0, "test samples (0: all of the split)", metavar="N", quick=300
