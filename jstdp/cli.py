@@ -156,7 +156,8 @@ def _configs(args: argparse.Namespace) -> list[Any]:
         given = getattr(args, f.name)
         if given is not None:
             values[f.name] = tuple(given) if isinstance(f.default, tuple) else given
-    seeds = getattr(args, "seed", None)
+    # A --seed list (one run each) for configs whose seed is not a flag field.
+    seeds = None if "seed" in values else getattr(args, "seed", None)
     try:
         if seeds is not None and "seed" in {f.name for f in dataclasses.fields(config)}:
             return [config(**values, seed=s) for s in dict.fromkeys(seeds)]
