@@ -22,6 +22,7 @@ from jstdp._loops import (
 from jstdp._network import Input, Network, NetworkState, Population, Projection
 from jstdp._norse import STDPParameters, stdp_step_conv2d, stdp_step_linear
 from jstdp._run import ReplayState, Save, replay, run
+from jstdp._sharding import Sharding, gather, memory_per_device
 from jstdp._sweep import parameter_grid, run_sweep
 from jstdp._validation import check_finite, validate_parameters
 from jstdp.neurons import (
@@ -59,9 +60,12 @@ __all__ = [
     "STDPParameters",
     "STDPState",
     "Save",
+    "Sharding",
     "check_finite",
     "connections",
+    "gather",
     "lif_feed_forward_step",
+    "memory_per_device",
     "neurons",
     "parameter_grid",
     "poisson_encode",

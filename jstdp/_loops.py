@@ -81,16 +81,11 @@ class Record:
 
 
 def _options(record_every: object, chunk_steps: object, progress: object) -> dict:
-    for name, value in (("record_every", record_every), ("chunk_steps", chunk_steps)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
-    save = (
-        None
-        if record_every is None
-        else _SAVES.setdefault(record_every, Save(record_every, _snapshot))
-    )
+    record_every = v.optional_integer("record_every", record_every)
+    chunk_steps = v.optional_integer("chunk_steps", chunk_steps)
+    save = None
+    if record_every is not None:
+        save = _SAVES.setdefault(record_every, Save(record_every, _snapshot))
     return dict(
         save=save, chunk_steps=chunk_steps, progress=v.flag("progress", progress)
     )
@@ -274,16 +269,16 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, delay, optio
     w = _weights(w, layer)
     conn = _connection(layer, p_stdp)
     if isinstance(inputs, PoissonInput):
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(
-                f"steps must be an int >= 0 with PoissonInput, got {steps!r}"
-            )
+        if steps is None:
+            raise ValueError("steps (an int >= 0) is required with PoissonInput")
+        steps = v.integer("steps", steps, 0)
         if key is None:
             raise ValueError("key (a jax.random key) is required with PoissonInput")
         pre_shape = jnp.shape(inputs.rates_hz)
         inputs = PoissonInput(inputs.rates_hz, key)
     else:
         xs = v.spikes("inputs", inputs)
+        steps = None if steps is None else v.integer("steps", steps, 0)
         if xs.ndim < 1 or (steps is not None and steps != xs.shape[0]):
             raise ValueError(
                 f"inputs of shape {xs.shape} must be time-major (T, batch, ...)"

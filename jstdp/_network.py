@@ -603,6 +603,12 @@ def _check_projection(q: Projection, by_name: dict[str, Any]) -> None:
     if isinstance(post, Input):
         raise ValueError(f"{label}: post {q.post!r} is an Input (it takes no drive)")
     try:
+        want = q.connection.weight_shape(pre.shape, post.shape)
+        if want is not None and np.ndim(q.w) and np.shape(q.w) != tuple(want):
+            raise ValueError(
+                f"w must have shape {tuple(want)} for {q.pre!r} {pre.shape} -> "
+                f"{q.post!r} {post.shape}, got {np.shape(q.w)}"
+            )
         out = q.connection.output_shape(pre.shape, np.shape(q.w))
     except ValueError as e:
         raise ValueError(f"{label}: {e}") from None
@@ -630,5 +636,7 @@ def _check_projection(q: Projection, by_name: dict[str, Any]) -> None:
                     (1, *pre.shape), (1, *post.shape), np.shape(q.w), jnp.float32
                 )
             )
+            if callable(getattr(q.rule, "check_weights", None)):
+                q.rule.check_weights(q.w)
         except ValueError as e:
             raise ValueError(f"{label}: rule: {e}") from None

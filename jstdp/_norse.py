@@ -156,6 +156,9 @@ def prepare(w, state, p, dt, z_pre, z_post):
     if not jnp.issubdtype(w.dtype, jnp.floating):
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
     dtype = w.dtype
+    for name, t in (("t_pre", state.t_pre), ("t_post", state.t_post)):
+        if jnp.issubdtype(jnp.result_type(t), jnp.complexfloating):
+            raise TypeError(f"state_stdp.{name} must be real, got {jnp.result_type(t)}")
     p.check_shapes(w.shape, jnp.shape(state.t_pre), jnp.shape(state.t_post))
     state = STDPState(jnp.asarray(state.t_pre, dtype), jnp.asarray(state.t_post, dtype))
     return (

@@ -33,6 +33,7 @@ from jax.typing import ArrayLike
 from jstdp import _validation as v
 from jstdp._network import Network, NetworkState
 from jstdp._pytree import pytree, static
+from jstdp._sharding import Sharding, as_sharding, constrain, place
 from jstdp.connections.dense import Dense
 from jstdp.neurons.encoders import PoissonInput, poisson_step
 
@@ -139,7 +140,9 @@ def _with_branches(make_body, parts, carry, xs, steps, save):
     return _steps(make_body(parts), carry, xs, steps, save)
 
 
-def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
+def _network_scan(
+    network, dt, sources, carry, xs, *, steps, save, learning, constraint=None
+):
     rules = tuple(q.rule for q in network.projections)
 
     def make_body(rules):
@@ -155,7 +158,7 @@ def _network_scan(network, dt, sources, carry, xs, *, steps, save, learning):
                 inputs[name] = poisson_step(
                     jax.random.fold_in(key, state.step), rates, dt
                 )
-            return net.step(state, inputs, dt, learning)
+            return constrain(net.step(state, inputs, dt, learning), constraint)
 
         return body
 
@@ -191,7 +194,7 @@ def _jitted(fn, *static):
 
 
 _SCANS = {
-    "network": _jitted(_network_scan, "learning"),
+    "network": _jitted(_network_scan, "learning", "constraint"),
     "replay": _jitted(_replay_scan, "connection"),
 }
 
@@ -292,6 +295,7 @@ def run(
     learning: bool = True,
     progress: bool = False,
     chunk_steps: int | None = None,
+    sharding: Sharding | str | None = None,
 ) -> tuple[NetworkState, Any]:
     """Simulate a network for ``steps`` steps under one jitted ``lax.scan``.
 
@@ -318,11 +322,17 @@ def run(
         learning: static; False freezes weights, rule states and adaptation.
         progress: a tqdm progress bar (runs in chunks, same numbers).
         chunk_steps: run in chunks of this many steps.
+        sharding: spread the network over devices: ``"model"`` (split the
+            neurons, with the weights into them), ``"data"`` (split the
+            batch) or a :class:`jstdp.Sharding` (mesh, axes, populations);
+            see :mod:`jstdp._sharding`. Default: one device. Continue a
+            sharded run with the same ``sharding``.
 
     Returns:
         ``(state, saved)``: the final :class:`NetworkState` (pass it back as
         ``state=`` to continue; ``state.weights[name]``, ``state.counts``) and
-        the stacked snapshots, or None.
+        the stacked snapshots, or None. A sharded run's arrays stay on the
+        mesh; :func:`jstdp.gather` brings them to NumPy on every process.
 
     Raises:
         ValueError / TypeError: inputs that do not fit the network, bad
@@ -333,12 +343,15 @@ def run(
     dt = v.time_step(dt)
     learning = v.flag("learning", learning)
     _check_options(save, progress, chunk_steps)
+    sharding = None if sharding is None else as_sharding(sharding)
+    single = not isinstance(inputs, dict)
     inputs = _inputs(network, inputs)
     arrays, poisson, batches, lengths = {}, {}, set(), set()
     for k, p in enumerate(network.populations):
         if p.name not in inputs:
             continue
-        value, label = inputs[p.name], f"inputs[{p.name!r}]"
+        value = inputs[p.name]
+        label = "inputs" if single else f"inputs[{p.name!r}]"
         if isinstance(value, PoissonInput):
             rates = jnp.asarray(value.rates_hz)
             _check_shape(
@@ -391,17 +404,12 @@ def run(
             )
     _check_steps(steps, state.step)
     dtype = state.dtype
-    net = network.cast(dtype)
-    net = Network.unchecked(
-        net.populations,
-        tuple(
-            dataclasses.replace(q, rule=_prepare(q.rule)) if q.rule is not None else q
-            for q in net.projections
-        ),
-    )
+    net = _prepared(network, dtype)
     sources = {n: (r.astype(dtype), k) for n, (r, k) in poisson.items()}
     xs = arrays or None
-    args = (net, jnp.asarray(dt, dtype), sources)
+    args, constraint = (net, jnp.asarray(dt, dtype), sources), None
+    if sharding is not None:
+        args, state, xs, constraint = place(args, state, xs, sharding)
     return _scan(
         "network",
         args,
@@ -412,11 +420,24 @@ def run(
         chunk_steps,
         progress,
         learning=learning,
+        constraint=constraint,
     )
 
 
 def _prepare(rule: Any) -> Any:
     return rule.prepare() if callable(getattr(rule, "prepare", None)) else rule
+
+
+def _prepared(network: Network, dtype: jnp.dtype) -> Network:
+    """The network a run steps: parameters in ``dtype``, rules prepared."""
+    net = network.cast(dtype)
+    return Network.unchecked(
+        net.populations,
+        tuple(
+            dataclasses.replace(q, rule=_prepare(q.rule)) if q.rule is not None else q
+            for q in net.projections
+        ),
+    )
 
 
 def _input_key(key: Any, k: int, label: str) -> jax.Array:
@@ -521,6 +542,8 @@ def replay(
         raise TypeError(f"w must have a floating dtype, got {w.dtype}")
     w = jnp.asarray(w, w.dtype)
     dtype = w.dtype
+    if callable(getattr(rule, "check_weights", None)):
+        rule.check_weights(w)  # e.g. NEST's rules on the signs of w and Wmax
     z_pre, z_post = v.spikes("z_pre", z_pre), v.spikes("z_post", z_post)
     for name, z in (("z_pre", z_pre), ("z_post", z_post)):
         if z.ndim < 2:

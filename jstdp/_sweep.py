@@ -20,13 +20,18 @@ Multi-host: every process runs the same script with the same grid (SPMD)::
                                    # cluster environment (SLURM, TPU pods, ...)
                                    # or as arguments
     grid, rows = jstdp.parameter_grid(...)
-    out = jstdp.run_sweep(fn, grid)               # sharded over jax.devices():
-                                                  # the devices of all hosts
-    out = jax.experimental.multihost_utils.process_allgather(out)  # to NumPy
+    out = jstdp.run_sweep(fn, grid)    # sharded over jax.devices(): the
+                                       # devices of all hosts
+    np.asarray(out)                    # every process holds all K entries
 
-The grid must be the same value on every process (``jax.device_put`` checks
-it) and not committed to one device (``parameter_grid`` returns uncommitted
-arrays); the results are global arrays until gathered.
+The grid and the arguments must be the same values on every process (the
+same script and seeds; each process hands its own devices their entries, see
+:func:`jstdp._sharding.put`). When the devices span several processes the
+result is gathered
+inside the compiled call: a fully replicated array, so every process reads
+all ``K`` entries without ``multihost_utils.process_allgather``. CPU
+processes talk over gloo (jaxlib's default CPU collectives,
+``jax_cpu_collectives_implementation``); see the README's "Multi-host".
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jstdp._pytree import is_static
+from jstdp._sharding import put, spans_processes
 
 SWEEP_AXIS = "sweep"
 
@@ -100,10 +106,7 @@ def parameter_grid(
                 f"{type(base).__name__} has no numeric field {name!r}; "
                 f"numeric fields: {', '.join(numeric)}"
             )
-        if isinstance(values, (str, bytes)) or len(values) == 0:
-            raise ValueError(
-                f"{name} must be a non-empty list of values, got {values!r}"
-            )
+        _check_values(name, values)
     names = list(field_values)
     match mode:
         case "product":
@@ -129,6 +132,36 @@ def parameter_grid(
                 getattr(base, name),
             )
     return base.replace(**leaves), rows
+
+
+def _check_values(name: str, values: object) -> None:
+    """A non-empty list of real numbers, or of real arrays of one shape."""
+    if isinstance(values, (str, bytes)) or not isinstance(
+        values, (Sequence, np.ndarray)
+    ):
+        raise TypeError(
+            f"{name} must be a list of values (e.g. {name}=[0.1, 0.2]), got {values!r}"
+        )
+    if len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty list of values, got {values!r}")
+    shapes = set()
+    for k, value in enumerate(values):
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError):  # ragged nested lists
+            a = np.asarray(None)
+        ok = a.dtype != bool and (
+            np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+        )
+        if not ok:
+            raise TypeError(
+                f"{name}[{k}] must be a real number or array, got {value!r}"
+            )
+        shapes.add(a.shape)
+    if len(shapes) > 1:
+        raise ValueError(
+            f"{name} must hold values of one shape, got shapes {sorted(shapes)}"
+        )
 
 
 def _sweep_size(stacked: Any) -> int:
@@ -173,7 +206,9 @@ def run_sweep(
             multi-host use).
 
     Returns:
-        ``fn``'s output pytree with a leading axis of length ``K``.
+        ``fn``'s output pytree with a leading axis of length ``K``: sharded
+        over the devices, or, when they span several processes, replicated
+        on every device (each process can read it all).
     """
     k = _sweep_size(stacked)
     devices = tuple(jax.devices() if devices is None else devices)
@@ -195,7 +230,10 @@ def run_sweep(
             lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]), stacked
         )
     sharded, replicated = _shardings(devices)
-    out = compiled(jax.device_put(stacked, sharded), jax.device_put(arrays, replicated))
+    out = compiled(
+        jax.tree.map(lambda x: put(x, sharded), stacked),
+        jax.tree.map(lambda x: put(x, replicated), arrays),
+    )
     return jax.tree.map(lambda x: x[:k], out) if pad else out
 
 
@@ -225,4 +263,9 @@ def _mapped_jit(fn, treedef, statics, is_array, devices):
 
     if len(devices) == 1:
         return jax.jit(mapped)
-    return jax.jit(mapped, out_shardings=_shardings(devices)[0])
+    sharded, replicated = _shardings(devices)
+    # Over several processes each holds a part of a sharded result: gather it
+    # in the same program, so that every process gets all K entries.
+    return jax.jit(
+        mapped, out_shardings=replicated if spans_processes(devices) else sharded
+    )

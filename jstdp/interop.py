@@ -78,7 +78,17 @@ def to_torch(tree: Any, dtype: torch.dtype | None = None) -> Any:
         The same structure with CPU ``torch.Tensor`` leaves that share no
         memory with the input. A parameter pytree stays a ``jstdp``
         pytree (with tensor leaves); use :func:`to_norse` for Norse objects.
+
+    Raises:
+        TypeError: ``dtype`` is not a ``torch.dtype`` (e.g. the string
+            ``"float32"``).
     """
+    import torch
+
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(
+            f"dtype must be a torch.dtype (e.g. torch.float32), got {dtype!r}"
+        )
     return jax.tree.map(lambda x: _array_to_torch(x, dtype), tree)
 
 
@@ -294,10 +304,18 @@ def compare_with_norse(
             f"{z_pre.shape[0]} and {z_post.shape[0]}"
         )
     p = STDPParameters() if p_stdp is None else p_stdp
+    if not isinstance(p, STDPParameters):
+        raise TypeError(
+            f"p_stdp must be jstdp.STDPParameters, got {type(p).__module__}."
+            f"{type(p).__name__}: convert Norse parameters with "
+            "jstdp.interop.from_norse(p) first"
+        )
     if conv:
         p = p.replace(convolutional=True)
     state = (
-        STDPState.zeros_like(z_pre[0], z_post[0], w.dtype)
+        STDPState(
+            jnp.zeros(z_pre.shape[1:], w.dtype), jnp.zeros(z_post.shape[1:], w.dtype)
+        )
         if state_stdp is None
         else state_stdp
     )

@@ -129,6 +129,7 @@ class _STDPLayer(nnx.Module):
         rngs: nnx.Rngs,
     ) -> None:
         self.learning = v.flag("learning", learning)
+        self.batch_size = v.integer("batch_size", batch_size, 1)
         self.dtype = v.floating_dtype("dtype", dtype)
         self.delay = v.integer("delay", delay, 0)
         if not isinstance(rngs, nnx.Rngs):

@@ -1,5 +1,11 @@
 """Test helpers shared by several modules: the rule cases, the weight
-dependence in NumPy, and the output size of a conv2d geometry case."""
+dependence in NumPy, the output size of a conv2d geometry case, and a
+Python run on 8 host CPU devices."""
+
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -41,3 +47,18 @@ def conv_out_hw(geometry):
             (h, wd), (kh, kw), pair(stride), pair(padding), pair(dilation), strict=True
         )
     )
+
+
+def run_on_8_devices(*args: str, timeout: int = 600) -> object:
+    """``python *args`` with 8 host CPU devices; its last line of output, JSON."""
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+    }
+    out = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env,
+        timeout=timeout,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

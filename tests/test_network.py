@@ -705,7 +705,8 @@ def test_bad_networks_name_the_projection():
     ):
         jstdp.Network([x, y], [ok.replace(w=jnp.ones((2, 4)))])
     with pytest.raises(
-        ValueError, match=r"maps 'x' \(3,\) to \(5,\), but 'y' has shape \(2,\)"
+        ValueError,
+        match=r"w must have shape \(2, 3\) for 'x' \(3,\) -> 'y' \(2,\), got \(5, 3\)",
     ):
         jstdp.Network([x, y], [ok.replace(w=jnp.ones((5, 3)))])
     with pytest.raises(ValueError, match="receptor 'gaba' is not one of 'y'"):
@@ -747,7 +748,7 @@ def test_bad_run_arguments_name_the_argument():
         (
             dict(inputs=jnp.ones((5, 1, 29))),
             ValueError,
-            r"inputs\['x'\] must have shape \(T, batch, \*shape\)",
+            r"inputs must have shape \(T, batch, \*shape\)",
         ),
         (
             dict(inputs=jnp.ones((5, 30))),
@@ -755,7 +756,7 @@ def test_bad_run_arguments_name_the_argument():
             r"must have shape \(T, batch, \*shape\) with shape = \(30,\), got \(5, 30",
         ),
         (dict(inputs=jnp.ones(30)), ValueError, "must be time-major spikes"),
-        (dict(inputs=np.array([["a"]])), TypeError, r"inputs\['x'\] must be spikes"),
+        (dict(inputs=np.array([["a"]])), TypeError, r"inputs must be spikes"),
         (
             dict(inputs=rates, steps=5, key=key, dt=jnp.ones(3)),
             ValueError,

@@ -46,13 +46,13 @@ def jupyter_path(tmp_path_factory):
     """A Jupyter data dir with the test kernels; see :func:`write_kernel`."""
     root = tmp_path_factory.mktemp("jupyter")
     write_kernel(root, KERNEL, {})
-    # Without torch (as on a Colab TPU runtime): sys.modules[name] = None makes
-    # importlib.util.find_spec(name) return None and `import name` fail.
+    # Without torch and NEST (as on a Colab TPU runtime): sys.modules[name] =
+    # None makes importlib.util.find_spec(name) return None and `import name` fail.
     hide = root / "no_torch"
     hide.mkdir()
     (hide / "sitecustomize.py").write_text(
         "import sys\n"
-        "for name in ('torch', 'norse', 'nir', 'nirtorch'):\n"
+        "for name in ('torch', 'norse', 'nir', 'nirtorch', 'nest'):\n"
         "    sys.modules[name] = None\n"
     )
     write_kernel(root, KERNEL_NO_TORCH, {"PYTHONPATH": str(hide)})
@@ -83,7 +83,15 @@ def outputs(nb, output_type):
 
 
 def test_there_are_notebooks():
-    assert [nb.name[:2] for nb in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+    assert [nb.name[:2] for nb in NOTEBOOKS] == [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "07",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
@@ -106,10 +114,21 @@ def test_notebook_runs(path, jupyter_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_norse_notebook_skips_norse_without_torch(jupyter_path, monkeypatch):
+@pytest.mark.parametrize(
+    "name, skipped, comparison",
+    [
+        ("norse", "torch or norse is not installed", "max |w"),
+        ("rules", "NEST is not installed", "w_NEST"),
+    ],
+)
+def test_notebooks_skip_what_is_not_installed(
+    jupyter_path, monkeypatch, name, skipped, comparison
+):
+    """Without torch, Norse and NEST (as on a Colab TPU runtime) the Norse
+    and NEST notebooks say so and skip their comparisons."""
     monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
-    (path,) = [nb for nb in NOTEBOOKS if "norse" in nb.name]
+    (path,) = [nb for nb in NOTEBOOKS if name in nb.name]
     nb = execute(path, KERNEL_NO_TORCH)
     text = "".join(out.text for out in outputs(nb, "stream"))
-    assert "torch or norse is not installed" in text
-    assert "max |w" not in text  # no Norse comparison ran
+    assert skipped in text
+    assert comparison not in text  # no comparison ran

@@ -5,16 +5,13 @@ The sharded case runs in a subprocess with 8 host CPU devices
 that 8 does not divide.
 """
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import run_on_8_devices
 
 import jstdp
 
@@ -142,20 +139,7 @@ SHARDED_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_sharded_sweep_on_8_devices_equals_single_device():
-    env = {
-        **os.environ,
-        "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", SHARDED_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_on_8_devices("-c", SHARDED_SCRIPT)
     assert result["12"]["diff"] == 0.0, result
     assert result["12"]["spread"] > 0.0, result  # the entries differ
     assert result["12"]["n_devices"] == 8, result

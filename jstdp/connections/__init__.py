@@ -9,6 +9,12 @@ Every connection is a small immutable object with static geometry and
 - ``drive(z_pre, w)``: the synaptic drive ``(batch, *post_shape)``;
 - ``correlate(post, pre, w_shape)``: ``sum_b post[b] (x) pre[b]`` in the
   layout of ``w`` (what a rule needs for its Hebbian terms);
+- ``pairs(post, pre)`` and ``sum_pairs(x)`` (Dense, OneToOne,
+  AllToAllButSelf; not Conv2d, whose weights are shared): per-neuron values
+  spread over the synapses of each batch entry, and per-synapse values summed
+  over the batch into the layout of ``w``, for rules whose state or pairing
+  conditions belong to single synapses (NEST's nearest-neighbour schemes);
+  ``sum_pairs(a * b)`` of ``a, b = pairs(post, pre)`` is ``correlate``;
 - ``incoming_axes``: the axes of ``w`` that hold one postsynaptic neuron's
   inputs (for :class:`jstdp.rules.Normalize`).
 

@@ -92,12 +92,10 @@ class Conv2d:
 
     def weight_shape(
         self, pre_shape: tuple[int, ...], post_shape: tuple[int, ...]
-    ) -> tuple[int, ...]:
+    ) -> tuple[int, ...] | None:
+        """``(C_out, C_in, kh, kw)``, or None without a ``kernel_size``."""
         if self.kernel_size is None:
-            raise ValueError(
-                "Conv2d(kernel_size=...) is needed to make weights from an "
-                "initializer; or give the kernel as an array"
-            )
+            return None
         _image("presynaptic", pre_shape)
         _image("postsynaptic", post_shape)
         return (post_shape[0], pre_shape[0], *self.kernel_size)

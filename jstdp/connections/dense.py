@@ -89,6 +89,17 @@ class Dense:
         del w_shape
         return jnp.einsum("bi,bj->ij", post, pre, precision=HIGHEST)
 
+    def pairs(self, post: jax.Array, pre: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``post`` and ``pre`` spread over the synapses, per batch entry:
+        ``(batch, n_post, 1)`` and ``(batch, 1, n_pre)``, which broadcast to
+        ``(batch, *w.shape)`` (for rules whose state or masks are per synapse)."""
+        return post[:, :, None], pre[:, None, :]
+
+    def sum_pairs(self, x: jax.Array) -> jax.Array:
+        """``sum_b x[b]``: per-synapse values ``(batch, n_post, n_pre)`` summed
+        over the batch, in the layout of ``w``."""
+        return jnp.sum(x, axis=0)
+
 
 def _vector(side: str, shape: tuple[int, ...]) -> None:
     if len(shape) != 1:

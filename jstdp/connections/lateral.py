@@ -53,6 +53,14 @@ class AllToAllButSelf:
         del w_shape
         return _off_diagonal(jnp.einsum("bi,bj->ij", post, pre, precision=HIGHEST))
 
+    def pairs(self, post: jax.Array, pre: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """As :meth:`Dense.pairs` (the diagonal is dropped by :meth:`sum_pairs`)."""
+        return post[:, :, None], pre[:, None, :]
+
+    def sum_pairs(self, x: jax.Array) -> jax.Array:
+        """``sum_b x[b]`` with a zero diagonal: ``(n, n)``."""
+        return _off_diagonal(jnp.sum(x, axis=0))
+
 
 def _off_diagonal(x: jax.Array) -> jax.Array:
     return jnp.where(jnp.eye(x.shape[0], dtype=bool), jnp.zeros((), x.dtype), x)

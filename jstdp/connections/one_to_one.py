@@ -46,6 +46,14 @@ class OneToOne:
         del w_shape
         return jnp.sum(post * pre, axis=0)
 
+    def pairs(self, post: jax.Array, pre: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``post`` and ``pre`` as they are: synapse ``k`` joins neurons ``k``."""
+        return post, pre
+
+    def sum_pairs(self, x: jax.Array) -> jax.Array:
+        """``sum_b x[b]``, shaped like ``w``."""
+        return jnp.sum(x, axis=0)
+
 
 def _same(pre_shape: tuple[int, ...], post_shape: tuple[int, ...]) -> None:
     if tuple(pre_shape) != tuple(post_shape):

@@ -165,11 +165,11 @@ def receptive_fields(
 ) -> ReceptiveFieldsResult:
     """Learn conv2d kernels from natural images with STDP (see the config).
 
-    What to expect with the defaults (seed 0, ~1 min on a laptop CPU): the
+    What to expect with the defaults (seed 0): the
     16 random kernels become smooth oriented edge and bar detectors (an ON
     band beside an OFF band), mostly horizontal and vertical with a few
     diagonals; the mean :func:`orientation_coherence` rises from 0.19 to
-    0.65.
+    0.58.
     """
     config = ReceptiveFieldsConfig() if config is None else config
     start = time.perf_counter()

@@ -108,5 +108,14 @@ def prepare_step(
                 f"state's shape {shape}"
             )
     v.time_step(dt)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(p)[0]:
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.complexfloating):
+            raise TypeError(
+                f"{type(p).__name__}{jax.tree_util.keystr(path)} must be real, "
+                f"got {jnp.result_type(leaf)}"
+            )
+    for d in drives:
+        if d is not None and jnp.issubdtype(jnp.result_type(d), jnp.complexfloating):
+            raise TypeError(f"{name} must be real, got {jnp.result_type(d)}")
     cast = [None if d is None else jnp.asarray(d).astype(dtype) for d in drives]
     return dtype, v.cast_parameters(p, dtype), jnp.asarray(dt, dtype), cast

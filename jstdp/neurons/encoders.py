@@ -27,6 +27,8 @@ def poisson_step(
         (float32 for integer rates).
     """
     rates = jnp.asarray(rates_hz)
+    if jnp.issubdtype(rates.dtype, jnp.complexfloating):
+        raise TypeError(f"rates_hz must be real, got {rates.dtype}")
     dtype = rates.dtype if jnp.issubdtype(rates.dtype, jnp.floating) else jnp.float32
     u = jax.random.uniform(key, rates.shape, dtype)
     return (u < rates.astype(dtype) * jnp.asarray(dt, dtype)).astype(dtype)
@@ -59,6 +61,8 @@ def poisson_encode(
     """
     seq_length = v.integer("seq_length", seq_length, 0)
     x = jnp.asarray(input_values)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"input_values must be real, got {x.dtype}")
     dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
     u = jax.random.uniform(key, (seq_length, *x.shape), dtype)
     limit = jnp.asarray(dt, dtype) * jnp.asarray(f_max, dtype) * x.astype(dtype)

@@ -16,8 +16,10 @@ the batch-summed Hebbian products in the layout of ``w``, so one rule serves
 dense, conv2d, one-to-one and lateral connections.
 
 Optionally a rule has ``prepare()`` (called before tracing, to fix static
-fast paths from what is known of its values) and ``branches()`` (a
-predicate and two variants, for one ``lax.cond`` around a whole run).
+fast paths from what is known of its values), ``branches()`` (a
+predicate and two variants, for one ``lax.cond`` around a whole run) and
+``check_weights(w)`` (called on the initial weights by :func:`jstdp.replay`
+and :class:`jstdp.Network`, to refuse weights the rule cannot take).
 
 After a rule, a projection applies its weight transform (:class:`Clip`,
 :class:`Normalize`, :class:`Function`, :func:`chain`).
@@ -28,21 +30,78 @@ Rules here:
   ``multiplicative_pow``, ``multiplicative_relu``; ``hardbound``), exact.
 - :class:`DiehlCookSTDP`: Diehl & Cook's (2015) nearest-spike rule as their
   Brian 1 code runs it, pairing at arrival through per-synapse delays.
+
+NEST 3.10's synapse models, with NEST's class and parameter names
+(``lambda`` is ``lambda_``), defaults and units (ms), its order of events
+within a time step and its quirks, checked against NEST itself
+(``tests/test_rules_nest.py``); the postsynaptic time constants that NEST
+keeps on the neuron (``tau_minus``, ``tau_minus_triplet``) are fields here.
+``from_nest(syn_spec, neuron_params)`` builds one from NEST's dicts:
+
+- :class:`STDPSynapse` (``stdp_synapse``): all-to-all pairs, Gütig et al.'s
+  power-law weight dependence;
+- :class:`STDPNNSymmSynapse`, :class:`STDPNNPreCenteredSynapse`,
+  :class:`STDPNNRestrSynapse`: NEST's three nearest-neighbour schemes (the
+  last two keep per-synapse state: Dense, OneToOne, AllToAllButSelf);
+- :class:`STDPTripletSynapse` (``stdp_triplet_synapse``): Pfister & Gerstner;
+- :class:`STDPDopamineSynapse` (``stdp_dopamine_synapse``): Izhikevich's
+  eligibility trace and dopamine (signal ``dopamine=`` spikes or ``n=``);
+- :class:`VogelsSprekelerSynapse` (``vogels_sprekeler_synapse``): inhibitory
+  plasticity towards the rate ``alpha / (2 tau)``.
+
+Spike trains are given as the synapse sees them: NEST's whole connection
+delay ``d`` is dendritic, so a postsynaptic spike at ``t`` reaches the
+synapse at ``t + d`` (shift the postsynaptic train by ``d / dt`` steps).
 """
 
+from jstdp.rules._nest import NESTTraces
 from jstdp.rules.diehl_cook import DiehlCookState, DiehlCookSTDP
+from jstdp.rules.dopamine import DopamineState, STDPDopamineSynapse
+from jstdp.rules.inhibitory import VogelsSprekelerSynapse
+from jstdp.rules.nearest import (
+    PreCenteredState,
+    RestrState,
+    STDPNNPreCenteredSynapse,
+    STDPNNRestrSynapse,
+    STDPNNSymmSynapse,
+)
+from jstdp.rules.nest_pair import STDPSynapse
 from jstdp.rules.norse import ALGORITHMS, NorseSTDP, STDPState
 from jstdp.rules.transforms import Chain, Clip, Function, Normalize, chain
+from jstdp.rules.triplet import STDPTripletSynapse, TripletState
+
+NEST_RULES = (
+    STDPSynapse,
+    STDPNNSymmSynapse,
+    STDPNNPreCenteredSynapse,
+    STDPNNRestrSynapse,
+    STDPTripletSynapse,
+    STDPDopamineSynapse,
+    VogelsSprekelerSynapse,
+)
 
 __all__ = [
     "ALGORITHMS",
+    "NEST_RULES",
     "Chain",
     "Clip",
     "DiehlCookSTDP",
     "DiehlCookState",
+    "DopamineState",
     "Function",
+    "NESTTraces",
     "NorseSTDP",
     "Normalize",
+    "PreCenteredState",
+    "RestrState",
+    "STDPDopamineSynapse",
+    "STDPNNPreCenteredSynapse",
+    "STDPNNRestrSynapse",
+    "STDPNNSymmSynapse",
     "STDPState",
+    "STDPSynapse",
+    "STDPTripletSynapse",
+    "TripletState",
+    "VogelsSprekelerSynapse",
     "chain",
 ]
