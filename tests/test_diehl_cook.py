@@ -286,10 +286,9 @@ def test_quick_run_reports(quick):
     short = quick.train_counts.sum(axis=1) < QUICK.min_spikes
     assert np.all(quick.tries[short] == QUICK.max_tries)
     js = diehl_cook_json(quick)
-    assert (
-        js["paths"]["fast"] + js["paths"]["fast_wide"] + js["paths"]["reference"] == 300
-    )
-    assert len(js["window_accuracy"]) == 1
+    paths = js["paths"]
+    assert paths["fast"] + paths["fast_wide"] + paths["reference"] == 800
+    assert len(js["window_accuracy"]) == 2
 
 
 def test_programs_are_built_once_per_config():
