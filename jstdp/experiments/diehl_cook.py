@@ -27,9 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from jstdp import datasets
+from jstdp.connections import Dense
 from jstdp.experiments import _diehl_cook_sim as sim
 from jstdp.experiments._diehl_cook_model import QUICK_NEURONS, DiehlCookConfig
 from jstdp.experiments._diehl_cook_model import network as diehl_cook_network
+from jstdp.rules.transforms import Normalize
 
 CLASSES = 10
 # Samples per compiled training call (one progress bar update).
@@ -367,6 +369,8 @@ def diehl_cook(
         bar.close()
     state = carry[0]
     w, theta = state.w, state.exc.theta
+    if config.frozen_normalised:
+        w = Normalize(config.norm)(w, Dense())
     train_counts, tries = np.concatenate(counts), np.concatenate(tries)
     paths = np.concatenate(paths)
 
