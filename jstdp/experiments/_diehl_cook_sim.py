@@ -28,10 +28,16 @@ them step by step), but most of the work of a step is skipped:
 - **The rest** after the last delayed input spike has landed has no input
   and no landing: a step is the two neuron updates.
 
-Capacities are static (``Capacity``): input candidates per presentation,
-input spikes per step, rows of firing neurons. A presentation that would
-exceed one is run by the reference network instead (same model, its own
-input spikes), so no spike is ever dropped.
+- **Steps without an Ae spike** run in a loop without branches (a branch in
+  every step would cost more than the step); a step with a spike, or with
+  more input spikes than ``Capacity.per_step``, leaves it for the STDP of
+  the firing neurons and comes back.
+
+Capacities are static (:class:`Capacity`): input candidates per
+presentation, input spikes per step, rows of firing neurons. A sample that
+would exceed one reports it (``ok`` False) and is run again by a wider fast
+path, then by the reference network (same model, every input spike), so no
+spike is ever dropped (:func:`jstdp.experiments.diehl_cook` does this).
 """
 
 from __future__ import annotations
