@@ -193,6 +193,16 @@ def _print_rows(rows: Sequence[dict[str, Any]]) -> None:
         print(json.dumps(row), flush=True)
 
 
+def _write(
+    args: argparse.Namespace, name: str, summary: Any, figure: Any
+) -> list[Path]:
+    """``DIR/name.json`` (``summary()``) and ``DIR/name.png`` (``figure()``)."""
+    png, js = args.out / f"{name}.png", args.out / f"{name}.json"
+    js.write_text(json.dumps(summary()) + "\n")
+    figure().savefig(png, dpi=110)
+    return [js, png]
+
+
 def _song2000(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
     from jstdp import experiments
 
@@ -201,10 +211,12 @@ def _song2000(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
     _print_rows(result.rows)
     if args.json:
         return []
-    png, js = args.out / "song2000.png", args.out / "song2000.json"
-    js.write_text(json.dumps(experiments.song2000_json(result)) + "\n")
-    experiments.song2000_figure(result).savefig(png, dpi=110)
-    return [js, png]
+    return _write(
+        args,
+        "song2000",
+        lambda: experiments.song2000_json(result),
+        lambda: experiments.song2000_figure(result),
+    )
 
 
 def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
@@ -237,10 +249,12 @@ def _diehl_cook(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
     _print_rows([result.row])
     if args.json:
         return []
-    png, js = args.out / "diehl_cook.png", args.out / "diehl_cook.json"
-    js.write_text(json.dumps(experiments.diehl_cook_json(result)) + "\n")
-    experiments.diehl_cook_figure(result).savefig(png, dpi=110)
-    return [js, png]
+    return _write(
+        args,
+        "diehl_cook",
+        lambda: experiments.diehl_cook_json(result),
+        lambda: experiments.diehl_cook_figure(result),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

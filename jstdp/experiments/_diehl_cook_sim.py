@@ -329,14 +329,22 @@ def sample(
     t0 = state.step
     w = Normalize(c.norm)(state.w, Dense())
     ev = input_events(key, rates_hz, c.dt, present, cap.candidates, model.pad)
-    real = jnp.arange(cap.candidates) < ev.count
     starts = jnp.searchsorted(ev.t, jnp.arange(busy + 1), side="left")
     starts = starts.astype(jnp.int32)
     counts_at = starts[1:] - starts[:-1]  # input spikes per step
-    first_landing = (
-        jnp.full((INPUTS,), model.pad, jnp.int32)
-        .at[ev.i]
-        .min(jnp.where(real, ev.t + lag, model.pad))
+
+    # Per input: the step its first spike lands (pad: none), its last spike.
+    def firsts(acc, t, i, real):
+        first, last = acc
+        first = first.at[i].min(jnp.where(real, t + lag, model.pad))
+        return first, last.at[i].max(jnp.where(real, t + t0, NEVER))
+
+    init = (
+        jnp.full((INPUTS,), model.pad, jnp.int32),
+        jnp.full((INPUTS,), NEVER, jnp.int32),
+    )
+    first_landing, last_input = _over_events(
+        ev, ev.count, cap.chunk, model.pad, firsts, init
     )
     rows_d = present + c.max_delay
     drive = _scatter_drive(model, w, ev, first_landing, rows_d)
@@ -400,7 +408,10 @@ def sample(
         fired = jnp.any(z_e[0] > 0)
         before = a.post_ring[(t - 1) % ring_len]
         post_ring = a.post_ring.at[t % ring_len].set(jnp.where(z_e[0] > 0, T, before))
-        counts = a.counts.at[(t >= present).astype(jnp.int32)].add(z_e[0])
+        # (2, n): presentation and rest; a select, cheaper than an update
+        # at a dynamic index.
+        rest_now = jnp.arange(2)[:, None] == (t >= present).astype(jnp.int32)
+        counts = a.counts + jnp.where(rest_now, z_e, 0.0)
         a = a._replace(
             exc=exc, inh=inh, z_exc=z_e, z_inh=z_i, post_ring=post_ring, counts=counts
         )
@@ -451,13 +462,15 @@ def sample(
             slot = jnp.where(new_slot, fresh, a.slots[k])
             # Each input's nearest spike at or before t - d_ij.
             seen = t - d
-            hit = real & (ev.t <= seen[ev.i])
-            last = (
-                jnp.full((INPUTS,), NEVER, jnp.int32)
-                .at[ev.i]
-                .max(jnp.where(hit, ev.t + t0, NEVER))
+
+            def latest(last, te, ie, real):
+                hit = real & (te <= seen[ie])
+                return last.at[ie].max(jnp.where(hit, te + t0, NEVER))
+
+            before_t = starts[jnp.clip(t, 0, busy)]  # the events of steps < t
+            last = _over_events(
+                ev, before_t, cap.chunk, model.pad, latest, state.pre_last
             )
-            last = jnp.maximum(last, state.pre_last)
             pre = trace(t0 + seen - last, dt, tau_pre)
             post2 = trace(T - before[j], dt, tau2)
             row = jnp.clip(slot[:, 0] + c.nu_post * pre * post2, 0.0, c.w_max)
@@ -531,11 +544,6 @@ def sample(
     carry = run(carry, busy, True)
     carry = _rest(carry, busy, present + rest, run, exc_neuron, inh_neuron, c, dt)
 
-    last_input = (
-        jnp.full((INPUTS,), NEVER, jnp.int32)
-        .at[ev.i]
-        .max(jnp.where(real, ev.t + t0, NEVER))
-    )
     rows = carry.slots[..., 0]
     w_end = _end_weights(model, w, ev, first_landing, carry, rows, state.post_last, t0)
     new = SimState(
@@ -578,59 +586,90 @@ def _row(drive: jax.Array, t: jax.Array) -> jax.Array:
     return jnp.where(t <= last, row, 0.0)
 
 
+def _over_events(
+    ev: Events, count: jax.Array, chunk: int, pad: int, fold: Any, init: Any
+) -> Any:
+    """``fold(acc, t, i, real)`` over the first ``count`` events in blocks of
+    ``chunk`` (``t``, ``i``, ``real``: ``(chunk,)``; padding ``real`` False):
+    as many blocks as there are events, not as the capacity."""
+    size = -(-ev.t.shape[0] // chunk) * chunk
+    t_pad = jnp.pad(ev.t, (0, size - ev.t.shape[0]), constant_values=pad)
+    i_pad = jnp.pad(ev.i, (0, size - ev.i.shape[0]))
+
+    def block(b, acc):
+        t = jax.lax.dynamic_slice(t_pad, (b * chunk,), (chunk,))
+        i = jax.lax.dynamic_slice(i_pad, (b * chunk,), (chunk,))
+        return fold(acc, t, i, b * chunk + jnp.arange(chunk) < count)
+
+    return jax.lax.fori_loop(0, -(-count // chunk), block, init)
+
+
 def _scatter_drive(
     model: Model, w: jax.Array, ev: Events, first_landing: jax.Array, rows: int
 ) -> jax.Array:
-    """``(rows, n)``: ``D[m + d_ij, i] += w_ij`` over the events, in blocks of
-    ``chunk`` events (as many blocks as there are events)."""
-    n, chunk = model.n, model.capacity.chunk
-    padded = -(-ev.t.shape[0] // chunk) * chunk
-    t_pad = jnp.pad(ev.t, (0, padded - ev.t.shape[0]), constant_values=model.pad)
-    i_pad = jnp.pad(ev.i, (0, padded - ev.i.shape[0]))
-    neuron = jnp.arange(n)[None, :]
+    """``(rows, n)``: ``D[m + d_ij, i] += w_ij`` over the events (with the
+    weights clipped to ``w_max`` once a spike of the input has landed)."""
+    neuron = jnp.arange(model.n)[None, :]
 
-    def block(b, drive):
-        t = jax.lax.dynamic_slice(t_pad, (b * chunk,), (chunk,))
-        i = jax.lax.dynamic_slice(i_pad, (b * chunk,), (chunk,))
+    def fold(drive, t, i, real):
         weight = _base_weights(w[:, i].T, first_landing[i][:, None], t[:, None])
-        arrive = t[:, None] + model.delays[:, i].T
+        arrive = jnp.where(real[:, None], t[:, None] + model.delays[:, i].T, rows)
         return drive.at[arrive, neuron].add(weight, mode="drop")
 
-    blocks = -(-ev.count // chunk)
-    return jax.lax.fori_loop(0, blocks, block, jnp.zeros((rows, n), jnp.float32))
+    zeros = jnp.zeros((rows, model.n), jnp.float32)
+    return _over_events(ev, ev.count, model.capacity.chunk, model.pad, fold, zeros)
 
 
-def _end_weights(model, w, ev, first_landing, carry, rows, post_last0, t0):
-    """The weights after the sample: the exact rows of the neurons that fired,
-    and every neuron's depression from before its first spike (closed form:
-    ``post1`` decays from its last spike before the presentation)."""
+def _end_weights(
+    model: Model,
+    w: jax.Array,
+    ev: Events,
+    first_landing: jax.Array,
+    carry: _Loop,
+    rows: jax.Array,
+    post_last0: jax.Array,
+    t0: jax.Array,
+) -> jax.Array:
+    r"""The weights after the sample: the exact rows of the neurons that fired,
+    and every neuron's depression from before its first spike, in closed
+    form: ``post1`` decays from its last spike ``L_i`` before the
+    presentation, so the spikes of input ``j`` at steps ``m`` take
+
+    .. math:: \nu_{pre} \sum_m e^{-(t_0 + m + d_{ij} - 1 - L_i) dt / \tau_1}
+        = \nu_{pre}\, e^{-(t_0 + d_{ij} - 1 - L_i) dt / \tau_1}
+          \sum_m e^{-m\, dt / \tau_1}
+
+    (all of them for a neuron that did not fire; for a row, those landing by
+    its first spike: ``m + lag <= since``), then clip.
+    """
     c, cap = model.config, model.capacity
     c1 = jnp.float32(c.dt / c.tau_post1)
-    valid = jnp.arange(cap.candidates) < ev.count
-    # sum over an input's spikes of exp(-m c1), m its relative step; per row
-    # only the spikes landing before the row's first spike (m + lag <= since).
-    since = jnp.full((model.n,), model.pad, jnp.int32)
     used = jnp.arange(cap.slots) < carry.used
-    since = since.at[jnp.where(used, carry.slot_neuron, model.n)].set(
-        carry.slot_since, mode="drop"
+    slot_range = jnp.arange(cap.slots)[:, None]
+
+    def fold(acc, t, i, real):
+        quiet, early = acc
+        decay = jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0)
+        landed_early = (t[None, :] + c.lag <= carry.slot_since[:, None]) & used[:, None]
+        early = early.at[slot_range, i[None, :]].add(
+            jnp.where(landed_early, decay[None, :], 0.0)
+        )
+        return quiet.at[i].add(decay), early
+
+    init = (
+        jnp.zeros((INPUTS,), jnp.float32),
+        jnp.zeros((cap.slots, INPUTS), jnp.float32),
     )
-    decay = jnp.where(valid, jnp.exp(-ev.t.astype(jnp.float32) * c1), 0.0)
-    quiet = jnp.zeros((INPUTS,), jnp.float32).at[ev.i].add(decay)
-    before = (ev.t[None, :] + c.lag <= carry.slot_since[:, None]) & valid[None, :]
-    early = (
-        jnp.zeros((cap.slots, INPUTS), jnp.float32)
-        .at[jnp.arange(cap.slots)[:, None], ev.i[None, :]]
-        .add(jnp.where(before, decay[None, :], 0.0))
-    )
+    quiet, early = _over_events(ev, ev.count, cap.chunk, model.pad, fold, init)
+    target = jnp.where(used, carry.slot_neuron, model.n)
     sums = jnp.broadcast_to(quiet, (model.n, INPUTS))
-    sums = sums.at[jnp.where(used, carry.slot_neuron, model.n)].set(early, mode="drop")
+    sums = sums.at[target].set(early, mode="drop")
     age = (t0 - post_last0)[:, None] + model.delays - 1  # (n, 784) at m = 0
     dep = c.nu_pre * trace(age, jnp.float32(c.dt), 1.0 / c.tau_post1) * sums
     landed = first_landing < model.pad
     rest = jnp.where(landed, jnp.minimum(w, c.w_max), w)
-    fired = rest.at[jnp.where(used, carry.slot_neuron, model.n)].set(rows, mode="drop")
-    touched = landed[None, :]
-    return jnp.where(touched, jnp.clip(fired - dep, 0.0, c.w_max), fired)
+    fired = rest.at[target].set(rows, mode="drop")
+    return jnp.where(landed[None, :], jnp.clip(fired - dep, 0.0, c.w_max), fired)
 
 
 # --- the reference path ----------------------------------------------------------
