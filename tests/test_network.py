@@ -248,6 +248,63 @@ def test_per_synapse_delays_equal_numpy(x64):
         np.testing.assert_allclose(drive[t], want, rtol=1e-12, atol=1e-14)
 
 
+def test_weight_at_emission_delivers_the_weight_a_spike_left_with(x64):
+    """weight_at="emission" (Brian 1's DelayConnection): a spike of step m
+    through a synapse of delay d drives step m + d with w as it was after
+    step m's STDP; "arrival" (the default) with w of step m + d. A NumPy loop
+    replays the weights jstdp saved."""
+    rng = np.random.default_rng(5)
+    steps, n_in, n_out = 40, 6, 3
+    x = (rng.random((steps, 1, n_in)) < 0.4).astype(float)
+    delays = rng.integers(1, 6, (n_out, n_in))
+    w0 = rng.uniform(0, 1, (n_out, n_in))
+    # A rule that changes every weight every step, whatever the spikes.
+    rule = NorseSTDP(eta_plus=0.0, eta_minus=0.0)
+    grow = Function(lambda w: w * 1.05)
+    for at in ("arrival", "emission"):
+        net = jstdp.Network(
+            [jstdp.Input("x", (n_in,)), jstdp.Population("y", Drive(), (n_out,))],
+            [
+                jstdp.Projection(
+                    "x", "y", Dense(), jnp.asarray(w0), rule=rule, transform=grow,
+                    delay=delays, weight_at=at,
+                )
+            ],
+        )  # fmt: skip
+        save = jstdp.Save(1, lambda s: (s.neurons["y"], s.weights["x->y"]))
+        _, (drive, w) = jstdp.run(net, x, dtype=jnp.float64, save=save)
+        w = np.asarray(w)  # w[t]: after step t
+        for t in range(steps):
+            want = np.zeros(n_out)
+            for i in range(n_out):
+                for j in range(n_in):
+                    m = t - delays[i, j]
+                    if m < 0 or not x[m, 0, j]:
+                        continue
+                    # arrival: the weights the drive of step t sees (after
+                    # step t - 1); emission: after step m.
+                    seen = w[m] if at == "emission" else (w[t - 1] if t else w0)
+                    want[i] += seen[i, j]
+            np.testing.assert_allclose(drive[t, 0], want, rtol=1e-12, err_msg=at)
+    state = net.init(batch=2)
+    assert state.history["x->y/queued"].shape == (5, 2, n_out)
+    assert "x" not in state.history  # no spike ring: the queue holds the drive
+
+
+def test_weight_at_needs_a_delay_and_a_free_name():
+    with pytest.raises(ValueError, match="weight_at must be one of arrival"):
+        jstdp.Projection("x", "y", Dense(), jnp.zeros((2, 2)), weight_at="soon")
+    with pytest.raises(ValueError, match="weight_at='emission' needs a delay >= 1"):
+        jstdp.Projection("x", "y", Dense(), jnp.zeros((2, 2)), delay=0,
+                         weight_at="emission")  # fmt: skip
+    with pytest.raises(ValueError, match="two population or queues are named"):
+        jstdp.Network(
+            [jstdp.Input("x", (2,)), jstdp.Population("q/queued", Relay(), (2,))],
+            [jstdp.Projection("x", "q/queued", OneToOne(), 1.0, name="q",
+                              weight_at="emission")],
+        )  # fmt: skip
+
+
 def test_delay_ring_memory_is_the_longest_delay():
     net = jstdp.Network(
         [jstdp.Input("x", (3,)), jstdp.Population("y", Relay(), (3,))],

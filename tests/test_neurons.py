@@ -191,6 +191,44 @@ def test_conductance_lif_matches_its_equations(x64, tr):
     assert n_spikes > 5
 
 
+@pytest.mark.parametrize("mode", ["clamp", "block"])
+def test_refractory_modes_match_their_definition(x64, tr, mode):
+    """clamp: v held at v_reset for t_ref/dt steps after a spike, no spike;
+    block (Brian 1 with a string reset): v integrates freely, a crossing
+    within t_ref - dt/2 of the last spike is neither a spike nor a reset."""
+    dt, t_ref = 5e-4, 5e-3
+    p = dict(tau_mem_inv=100.0, tau_e_inv=200.0, e_leak=-65.0, e_exc=0.0,
+             v_th=-55.0, v_reset=-65.0, g_max=1.0)  # fmt: skip
+    neuron = jstdp.ConductanceLIFParameters(
+        **p, t_ref=t_ref, refractory_mode=mode, method="heaviside"
+    )
+    drive = np.full((60, 1, 1), 0.6)  # strong and steady: fires often
+    v, g, last = np.full((1, 1), -65.0), np.zeros((1, 1)), -(10**6)
+    state = neuron.initial_state((1, 1), jnp.float64)
+    step = tr(lambda x, s: neuron.step(x, s, dt))
+    spikes = []
+    for t in range(60):
+        g = g + drive[t]
+        v = v + dt * p["tau_mem_inv"] * ((p["e_leak"] - v) + g * (p["e_exc"] - v))
+        g = g - dt * p["tau_e_inv"] * g
+        since = t - last  # steps since the last spike
+        if mode == "clamp" and since <= round(t_ref / dt):
+            v, z = np.full((1, 1), p["v_reset"]), 0.0
+        else:
+            blocked = mode == "block" and since * dt < t_ref - dt / 2
+            z = float(v[0, 0] > p["v_th"] and not blocked)
+        if z:
+            v, last = np.full((1, 1), p["v_reset"]), t
+        got_z, state = step(jnp.asarray(drive[t]), state)
+        assert float(got_z[0, 0]) == z, t
+        np.testing.assert_allclose(state.v, v, rtol=1e-13)
+        spikes.append(z)
+    gaps = np.diff(np.flatnonzero(spikes))
+    assert len(gaps) >= 3
+    # block: the next spike 10 steps (t_ref) after the last at the earliest
+    assert gaps.min() == (10 if mode == "block" else 11)
+
+
 def test_poisson_encode_rates_and_shape():
     values = jnp.array([[0.0, 0.1, 0.5, 1.0]])
     seq = jstdp.poisson_encode(jax.random.key(0), values, 20_000, f_max=100.0, dt=0.001)

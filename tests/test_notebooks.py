@@ -83,7 +83,15 @@ def outputs(nb, output_type):
 
 
 def test_there_are_notebooks():
-    assert [nb.name[:2] for nb in NOTEBOOKS] == ["01", "02", "03", "04", "05", "07"]
+    assert [nb.name[:2] for nb in NOTEBOOKS] == [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "07",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])

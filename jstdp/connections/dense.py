@@ -61,6 +61,27 @@ class Dense:
         seen = history[slot, :, columns[None, :]]  # (n_post, n_pre, batch)
         return jnp.einsum("ijb,ij->bi", seen, w, precision=HIGHEST)
 
+    def enqueue_delayed(
+        self,
+        queue: jax.Array,
+        z_pre: jax.Array,
+        w: jax.Array,
+        delays: jax.Array,
+        step: jax.Array,
+    ) -> jax.Array:
+        """Queue this step's spikes with today's weights: the drive they
+        deliver ``d_ij`` steps later (a projection's ``weight_at="emission"``).
+
+        ``queue`` is the ring ``(D, batch, n_post)`` whose slot ``s % D``
+        holds the drive of step ``s``; ``delays`` ``(n_post, n_pre)`` are ints
+        in ``[1, D]``; ``step`` is the current step ``t``:
+        ``queue[(t + d_ij) % D, b, i] += w_ij z_bj``.
+        """
+        slot = (step + delays) % queue.shape[0]  # (n_post, n_pre)
+        rows = jnp.arange(w.shape[0])[:, None]
+        sent = w[:, :, None] * z_pre.T[None, :, :]  # (n_post, n_pre, batch)
+        return queue.at[slot, :, rows].add(sent)
+
     def correlate(
         self, post: jax.Array, pre: jax.Array, w_shape: tuple[int, ...]
     ) -> jax.Array:

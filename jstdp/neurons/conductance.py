@@ -4,7 +4,7 @@ potentials, and a refractory period."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,9 @@ from jstdp.neurons._common import (
     receptor_inputs,
     threshold,
 )
+
+RefractoryMode = Literal["clamp", "block"]
+REFRACTORY_MODES: tuple[str, ...] = ("clamp", "block")
 
 
 @pytree
@@ -52,9 +55,19 @@ class ConductanceLIFParameters:
     Receptors ``exc`` and ``inh``: each step the drive adds ``g_max * exc``
     to ``g`` and ``g_max_inh * inh`` to ``g_i`` (with weights in ``[0, 1]``,
     a spike through weight ``w`` adds ``g_max * w``); an array drive is all
-    ``exc``. Spike when ``v > v_th``, then ``v <- v_reset``; for ``t_ref``
-    after a spike ``v`` is held at ``v_reset`` and no spike is emitted (the
-    conductances keep integrating).
+    ``exc``. Spike when ``v > v_th``, then ``v <- v_reset``. Refractoriness
+    (``refractory_mode``, the conductances keep integrating in both):
+
+    - ``"clamp"``: for ``t_ref`` after a spike ``v`` is held at ``v_reset``
+      and no spike is emitted (steps ``n+1 .. n+t_ref/dt`` after a spike in
+      step ``n``).
+    - ``"block"``: ``v`` is not held; it integrates freely and may sit above
+      threshold, but a crossing within ``t_ref - dt/2`` of the last spike is
+      no spike (no reset, and no threshold increment under
+      :class:`jstdp.AdaptiveThreshold`): the next spike comes at step
+      ``n + t_ref/dt`` at the earliest. This is Brian 1's refractoriness for
+      a neuron with a string reset (``next_allowed = t + t_ref - dt/2``), as
+      Diehl & Cook's excitatory neurons run.
 
     Args:
         tau_mem_inv: inverse membrane time constant, 1/s (10 ms).
@@ -72,6 +85,11 @@ class ConductanceLIFParameters:
         g_max_inh: inhibitory conductance added per unit drive.
         t_ref: refractory period, s (0: none).
         v_init: membrane potential of a fresh neuron, mV (default ``e_leak``).
+        refractory_mode: static; ``"clamp"`` (default) or ``"block"``.
+
+    ``v_reset < v_th`` is checked by :func:`jstdp.validate_parameters`, not
+    when the object is made (wrapped in :class:`jstdp.AdaptiveThreshold`,
+    the threshold is ``v_th + theta``).
     """
 
     tau_mem_inv: ArrayLike = 1.0 / 10e-3
@@ -88,17 +106,21 @@ class ConductanceLIFParameters:
     g_max_inh: ArrayLike = 1.0
     t_ref: ArrayLike = 0.0
     v_init: ArrayLike | None = None
+    refractory_mode: RefractoryMode = static("clamp")
 
     receptors: ClassVar = ("exc", "inh")
     checks: ClassVar = (
         *v.positive("tau_mem_inv", "tau_e_inv", "tau_i_inv"),
         *v.non_negative("g_max", "g_max_inh", "t_ref"),
-        v.less("v_reset", "v_th"),
     )
+    # Only validate_parameters: under an adaptive threshold the base v_th may
+    # lie below the reset (Diehl & Cook: -72 mV + theta, theta from 20 mV).
+    strict: ClassVar = (v.less("v_reset", "v_th"),)
     rates: ClassVar = ("tau_mem_inv", "tau_e_inv", "tau_i_inv")
 
     def __post_init__(self) -> None:
         v.choice("method", self.method, METHODS)
+        v.choice("refractory_mode", self.refractory_mode, REFRACTORY_MODES)
         v.check_fields(self)
 
     def initial_state(
@@ -128,9 +150,13 @@ class ConductanceLIFParameters:
                   + g_i'(E_i - v)\big) \\
             g'' &= g' - dt\,\tau_e^{-1}\, g', \qquad
                   g_i'' = g_i' - dt\,\tau_i^{-1}\, g_i' \\
-            v' &\leftarrow v_{reset} \text{ while refractory} \\
+            v' &\leftarrow v_{reset} \text{ while refractory (clamp mode)} \\
             z &= H(v' - v_{th}) \text{ (0 while refractory)}, \qquad
                 v'' = (1 - z)\, v' + z\, v_{reset}
+
+        with ``r`` the refractory time left before the step, "refractory" is
+        ``r > dt/2`` (clamp: ``t_ref/dt`` steps after a spike) or
+        ``r > 3 dt/2`` (block: one step fewer, Brian 1's ``t_ref - dt/2``).
 
         Returns:
             ``(z, state)``: spikes in the state's dtype and the new state.
@@ -149,8 +175,12 @@ class ConductanceLIFParameters:
         )
         g = g + -dt * p.tau_e_inv * g
         g_inh = g_inh + -dt * p.tau_i_inv * g_inh
-        refractory = state.refractory > 0.5 * dt
-        v_new = jnp.where(refractory, p.v_reset, v_new)
+        match self.refractory_mode:
+            case "clamp":
+                refractory = state.refractory > 0.5 * dt
+                v_new = jnp.where(refractory, p.v_reset, v_new)
+            case "block":
+                refractory = state.refractory > 1.5 * dt
         z = threshold(v_new - p.v_th, p.method) * (1 - refractory.astype(dtype))
         v_new = (1 - z) * v_new + z * p.v_reset
         left = jnp.where(z > 0, p.t_ref, jnp.maximum(state.refractory - dt, 0))

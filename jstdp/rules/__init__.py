@@ -28,6 +28,8 @@ Rules here:
 
 - :class:`NorseSTDP`: Norse's pair rule (``additive``, ``additive_step``,
   ``multiplicative_pow``, ``multiplicative_relu``; ``hardbound``), exact.
+- :class:`DiehlCookSTDP`: Diehl & Cook's (2015) nearest-spike rule as their
+  Brian 1 code runs it, pairing at arrival through per-synapse delays.
 
 NEST 3.10's synapse models, with NEST's class and parameter names
 (``lambda`` is ``lambda_``), defaults and units (ms), its order of events
@@ -53,6 +55,7 @@ synapse at ``t + d`` (shift the postsynaptic train by ``d / dt`` steps).
 """
 
 from jstdp.rules._nest import NESTTraces
+from jstdp.rules.diehl_cook import DiehlCookState, DiehlCookSTDP
 from jstdp.rules.dopamine import DopamineState, STDPDopamineSynapse
 from jstdp.rules.inhibitory import VogelsSprekelerSynapse
 from jstdp.rules.nearest import (
@@ -82,6 +85,8 @@ __all__ = [
     "NEST_RULES",
     "Chain",
     "Clip",
+    "DiehlCookSTDP",
+    "DiehlCookState",
     "DopamineState",
     "Function",
     "NESTTraces",

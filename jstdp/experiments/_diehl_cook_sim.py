@@ -1,0 +1,801 @@
+r"""Diehl & Cook: one sample (presentation and rest), event by event.
+
+The fast path of :func:`jstdp.experiments.diehl_cook`. It computes the model
+of :func:`jstdp.experiments._diehl_cook_model.network` (the reference: a
+:class:`jstdp.Network` with :class:`jstdp.rules.DiehlCookSTDP`) and gives
+its numbers up to float32 rounding (``tests/test_diehl_cook.py`` compares
+them step by step), but most of the work of a step is skipped:
+
+- **Input spikes** are drawn as events ``(step, input)`` by thinning: with
+  ``p_i = rate_i dt`` and ``p = max_i p_i``, candidate positions of the
+  inputs with ``p_i > 0`` (step-major) are ``p``-geometric gaps apart and
+  each is kept with probability ``p_i / p``: every (step, input) is an
+  independent Bernoulli(``p_i``), as Brian's ``rand() < rate * dt``, from a
+  few thousand random numbers instead of 550,000, and already in time order.
+- **The drive** of all input spikes, with the weights at the start of the
+  presentation, is one scatter ``D[m + d_ij, i] += w_ij`` before the steps.
+- **Weight changes within the presentation** only matter for the neurons
+  that fire: STDP moves a row by ``nu_post`` at its spikes and by ``nu_pre *
+  post1``, where ``post1 <= exp(-rest / tau_post1) = 5.5e-4`` for a neuron
+  that has not fired since the last presentation. From its first spike on
+  (and only then), a neuron gets one of ``slots`` rows that follow its
+  weights exactly (depression landings, potentiation, clipping), and the
+  drive of every later input spike to it is corrected by (its weight now) -
+  (the weight in ``D``). The depression of the others (at most ``nu_pre *
+  5.5e-4`` per input spike, and their clip of weights above ``w_max``) is
+  applied in closed form at the end of the sample: their weights, and so the
+  drive, differ from the reference by at most ~1e-6 in the meantime.
+- **The rest** after the last delayed input spike has landed has no input
+  and no landing: a step is the two neuron updates.
+
+- **Steps without an Ae spike** run in a loop without branches (a branch in
+  every step would cost more than the step); a step with a spike, or with
+  more input spikes than ``Capacity.per_step``, leaves it for the STDP of
+  the firing neurons and comes back.
+
+Capacities are static (:class:`Capacity`): input candidates per
+presentation, input spikes per step, rows of firing neurons. A sample that
+would exceed one reports it (``ok`` False) and is run again by a wider fast
+path, then by the reference network (same model, every input spike), so no
+spike is ever dropped (:func:`jstdp.experiments.diehl_cook` does this).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jstdp._pytree import pytree, static
+from jstdp.connections import AllToAllButSelf, Dense, OneToOne
+from jstdp.experiments._diehl_cook_model import INPUTS, DiehlCookConfig
+from jstdp.neurons.adaptive import AdaptiveState
+from jstdp.neurons.conductance import ConductanceLIFState
+from jstdp.rules.diehl_cook import NEVER, trace
+from jstdp.rules.transforms import Normalize
+
+# Slots a branch-free run processes: the fewest of these that hold the rows
+# in use (then all of Capacity.slots).
+SLOT_TIERS = ()
+
+
+@pytree
+class Capacity:
+    """Static sizes of the fast path (a larger one costs time, never numbers).
+
+    Args:
+        candidates: input spike candidates per presentation (the thinning
+            draws; about ``steps * active inputs * max rate * dt``, ~3,300 for
+            an average digit at intensity 2).
+        per_step: input spikes a step handles in the branch-free loop (~3 on
+            average; a step with more goes the way of a step with spikes).
+        burst: input spikes any step may have (~8 for the brightest digits
+            at intensity 2, ~19 at most in 1,500 samples).
+        slots: neurons that may fire in one sample (rows kept exactly; ~4 on
+            average with 100 neurons, up to ~18).
+        chunk: input spikes per block of the drive scatter.
+    """
+
+    candidates: int = static(8192)
+    per_step: int = static(8)
+    burst: int = static(48)
+    slots: int = static(8)
+    chunk: int = static(512)
+
+
+@pytree
+class SimState:
+    """What one sample hands to the next (batch 1: the reference's shapes).
+
+    Args:
+        w: ``(neurons, 784)`` input weights.
+        exc: Ae state (:class:`jstdp.neurons.AdaptiveState`, ``(1, n)``).
+        inh: Ai state (``(1, n)``).
+        z_exc, z_inh: ``(1, n)`` spikes of the last step.
+        pre_last: ``(784,)`` int32 step of each input's last spike.
+        post_last: ``(n,)`` int32 step of each Ae neuron's last spike.
+        step: int32 steps simulated so far.
+    """
+
+    w: jax.Array
+    exc: AdaptiveState
+    inh: ConductanceLIFState
+    z_exc: jax.Array
+    z_inh: jax.Array
+    pre_last: jax.Array
+    post_last: jax.Array
+    step: jax.Array
+
+
+class Events(NamedTuple):
+    """Input spikes of one presentation, in time order (then input index).
+
+    ``t``: ``(C,)`` int32 steps (relative; padding: a step past the end),
+    ``i``: ``(C,)`` int32 inputs (padding: 0), ``count``: how many are real,
+    ``ok``: whether the candidates covered the presentation, ``end``: the
+    position where the next round of candidates starts.
+    """
+
+    t: jax.Array
+    i: jax.Array
+    count: jax.Array
+    ok: jax.Array
+    end: jax.Array
+
+
+@pytree
+class Model:
+    """The model's pieces, as the simulator uses them.
+
+    Args:
+        config: the settings (static).
+        delays: ``(n, 784)`` int32 jstdp delays.
+        capacity: static sizes.
+    """
+
+    config: DiehlCookConfig = static()
+    delays: jax.Array
+    capacity: Capacity = static(Capacity())
+
+    @property
+    def n(self) -> int:
+        return self.delays.shape[0]
+
+    @property
+    def pad(self) -> int:
+        """The step of padding events: never reached, never landing."""
+        c = self.config
+        return c.present_steps + c.rest_steps + c.lag + 1
+
+
+def initial_state(config: DiehlCookConfig, w: jax.Array) -> SimState:
+    """A fresh network (``v_init``, ``theta_init``, no spike yet)."""
+    n = config.neurons
+    zeros = jnp.zeros((1, n), jnp.float32)
+    return SimState(
+        w=jnp.asarray(w, jnp.float32),
+        exc=config.exc_neuron().initial_state((1, n), jnp.float32),
+        inh=config.inh_neuron().initial_state((1, n), jnp.float32),
+        z_exc=zeros,
+        z_inh=zeros,
+        pre_last=jnp.full((INPUTS,), NEVER, jnp.int32),
+        post_last=jnp.full((n,), NEVER, jnp.int32),
+        step=jnp.zeros((), jnp.int32),
+    )
+
+
+# --- input spikes ----------------------------------------------------------------
+
+
+def input_events(
+    key: jax.Array,
+    rates_hz: jax.Array,
+    dt: float,
+    steps: int,
+    capacity: int,
+    pad: int,
+    start: jax.Array | int = 0,
+) -> Events:
+    r"""Independent Bernoulli(``rate_i dt``) spikes of every input and step.
+
+    Thinning of a Bernoulli(``p``) process, ``p = max_i rate_i dt``, over the
+    positions ``q = step * A + r`` (``r``: rank among the ``A`` inputs with a
+    positive rate), from ``start`` on: gaps ``G = floor(log U / log(1 - p)) +
+    1``, each candidate kept with probability ``p_i / p``. When the
+    ``capacity`` candidates end before the presentation (``ok`` False), a next
+    round from ``end`` (another key) draws the rest: the gaps are memoryless.
+
+    Args:
+        key: a ``jax.random`` key.
+        rates_hz: ``(784,)`` rates.
+        dt: time step, s.
+        steps: presentation steps.
+        capacity: candidates drawn.
+        pad: the step given to padding events.
+        start: the first position of this round.
+    """
+    p = rates_hz.astype(jnp.float32) * jnp.float32(dt)
+    active = p > 0
+    n_active = jnp.sum(active).astype(jnp.int32)
+    order = jnp.argsort(~active, stable=True).astype(jnp.int32)  # active first
+    p_max = jnp.max(p)
+    total = steps * n_active
+    k_gap, k_keep = jax.random.split(key)
+    u = 1.0 - jax.random.uniform(k_gap, (capacity,), jnp.float32)  # (0, 1]
+    log_q = jnp.log1p(-jnp.clip(p_max, 2.0**-126, 1.0 - 2.0**-24))
+    gaps = jnp.floor(jnp.log(u) / log_q) + 1.0
+    gaps = jnp.where(p_max >= 1.0, 1.0, gaps)
+    cap = (total + 1).astype(jnp.float32)
+    gaps = jnp.where(p_max > 0, jnp.minimum(gaps, cap), cap)
+    q = start + jnp.cumsum(gaps.astype(jnp.int32)) - 1
+    inside = q < total
+    safe = jnp.maximum(n_active, 1)
+    i = order[jnp.where(inside, q % safe, 0)]
+    u_keep = jax.random.uniform(k_keep, (capacity,), jnp.float32)
+    keep = inside & (u_keep * p_max < p[i])
+    count = jnp.sum(keep).astype(jnp.int32)
+    slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
+    t_out = jnp.full((capacity,), pad, jnp.int32).at[slot].set(q // safe, mode="drop")
+    i_out = jnp.zeros((capacity,), jnp.int32).at[slot].set(i, mode="drop")
+    end = jnp.minimum(q[-1] + 1, total)
+    return Events(t_out, i_out, count, end >= total, end)
+
+
+def _rounds(
+    key: jax.Array,
+    rates_hz: jax.Array,
+    config: DiehlCookConfig,
+    capacity: int,
+    pad: int,
+    fold: Any,
+    init: Any,
+) -> Any:
+    """``fold(acc, events)`` over rounds of :func:`input_events` until the
+    presentation is covered (round 0 with ``key``, round ``r`` with
+    ``fold_in(key, r)``): every input spike, whatever the capacity."""
+
+    def draw(k, start):
+        return input_events(
+            k, rates_hz, config.dt, config.present_steps, capacity, pad, start
+        )
+
+    def body(args):
+        r, end, _, acc = args
+        ev = draw(jax.random.fold_in(key, r), end)
+        return r + 1, ev.end, ev.ok, fold(acc, ev)
+
+    ev = draw(key, jnp.zeros((), jnp.int32))
+    first = (jnp.ones((), jnp.int32), ev.end, ev.ok, fold(init, ev))
+    return jax.lax.while_loop(lambda a: ~a[2], body, first)[3]
+
+
+def dense_spikes(events: Events, steps: int) -> jax.Array:
+    """``(steps, 1, 784)`` spikes of ``events``."""
+    z = jnp.zeros((steps, INPUTS), jnp.float32)
+    return z.at[events.t, events.i].set(1.0, mode="drop")[:, None, :]
+
+
+def dense_input(key: jax.Array, rates_hz: jax.Array, model: Model) -> jax.Array:
+    """``(present_steps, 1, 784)``: every input spike of a presentation (all
+    rounds; round 0 is the fast path's events), for the reference path."""
+    c = model.config
+
+    def fold(z, ev):
+        return z + dense_spikes(ev, c.present_steps)
+
+    zeros = jnp.zeros((c.present_steps, 1, INPUTS), jnp.float32)
+    return _rounds(key, rates_hz, c, model.capacity.candidates, model.pad, fold, zeros)
+
+
+# --- one sample ---------------------------------------------------------------------
+
+
+def _base_weights(w: jax.Array, first_landing: jax.Array, step: jax.Array) -> jax.Array:
+    """The weights STDP leaves to a neuron that has not fired: clipped to
+    ``w_max`` once a spike of the input has landed (at or before ``step``)."""
+    return jnp.where(first_landing <= step, jnp.minimum(w, 1.0), w)
+
+
+class _Loop(NamedTuple):
+    """The carry of the step loop (``t``: the step whose neurons update next,
+    or, when ``pending``, whose spikes wait for their STDP)."""
+
+    t: jax.Array
+    pending: jax.Array
+    exc: Any
+    inh: Any
+    z_exc: jax.Array
+    z_inh: jax.Array
+    drive: jax.Array  # (rows, n): queued input drive, base + corrections
+    now: jax.Array  # (1, n): row t of it
+    slots: jax.Array  # (slots, 784, 3): weights, start weights, delays
+    slot_neuron: jax.Array  # (slots,) int32
+    slot_of: jax.Array  # (n,) int32, -1: none
+    slot_since: jax.Array  # (slots,) int32 step of the neuron's first spike
+    used: jax.Array  # int32 slots in use
+    post_ring: jax.Array  # (L, n) int32 last Ae spike as of each step
+    counts: jax.Array  # (2, n) Ae spikes in the presentation / in the rest
+    ok: jax.Array
+
+
+def sample(
+    model: Model,
+    state: SimState,
+    rates_hz: jax.Array,
+    key: jax.Array,
+) -> tuple[SimState, jax.Array, jax.Array]:
+    """One training sample: normalise, present, rest (learning on).
+
+    The steps run in a loop without branches until an Ae neuron fires; the
+    STDP of a step with spikes (potentiation, new rows) runs outside it (a
+    branch in every step would cost more than the step).
+
+    Args:
+        model: the model and capacities.
+        state: the state after the previous sample.
+        rates_hz: ``(784,)`` input rates of this presentation.
+        key: its input spikes' key.
+
+    Returns:
+        ``(state, counts, ok)``: ``counts`` ``(2, n)`` Ae spikes during the
+        presentation and during the rest; ``ok`` False when a capacity was
+        exceeded (the result is then not valid: run the reference).
+    """
+    c, cap = model.config, model.capacity
+    n, present, rest, lag = model.n, c.present_steps, c.rest_steps, c.lag
+    ring_len = lag + 2
+    busy = present + lag  # every input spike has landed after this step
+    t0 = state.step
+    w = Normalize(c.norm)(state.w, Dense())
+    ev = input_events(key, rates_hz, c.dt, present, cap.candidates, model.pad)
+    starts = jnp.searchsorted(ev.t, jnp.arange(busy + 1), side="left")
+    starts = starts.astype(jnp.int32)
+    counts_at = starts[1:] - starts[:-1]  # input spikes per step
+
+    # Per input: the step its first spike lands (pad: none), its last spike.
+    def firsts(acc, t, i, real):
+        first, last = acc
+        first = first.at[i].min(jnp.where(real, t + lag, model.pad))
+        return first, last.at[i].max(jnp.where(real, t + t0, NEVER))
+
+    init = (
+        jnp.full((INPUTS,), model.pad, jnp.int32),
+        jnp.full((INPUTS,), NEVER, jnp.int32),
+    )
+    first_landing, last_input = _over_events(
+        ev, ev.count, cap.chunk, model.pad, firsts, init
+    )
+    rows_d = present + c.max_delay
+    drive = _scatter_drive(model, w, ev, first_landing, rows_d)
+    # Per event: its input, and whether a spike of that input has landed by
+    # its emission (its weights are then clipped to w_max); padded so that a
+    # slice of burst events from any start stays inside.
+    ev_i = jnp.pad(ev.i, (0, cap.burst))
+    ev_clip = jnp.pad(first_landing[ev.i] <= ev.t, (0, cap.burst))
+    # Steps whose landing or emission has more than per_step input spikes
+    # leave the branch-free loop.
+    wide = counts_at > cap.per_step
+    wide_land = jnp.pad(wide, (lag, 0))[:busy]
+    wide_step = wide | wide_land
+
+    exc_neuron, inh_neuron = c.exc_neuron(), c.inh_neuron()
+    dt = jnp.float32(c.dt)
+    a_range = jnp.arange(cap.slots)
+    tau_pre, tau1, tau2 = 1.0 / c.tau_pre, 1.0 / c.tau_post1, 1.0 / c.tau_post2
+
+    def events_at(m, width: int):
+        """``(idx, clip, live)`` of the first ``width`` input spikes of step
+        ``m`` (none for ``m < 0``)."""
+        o = starts[jnp.clip(m, 0, busy)]
+        count = jnp.where(m >= 0, counts_at[jnp.clip(m, 0, busy - 1)], 0)
+        idx = jax.lax.dynamic_slice(ev_i, (o,), (width,))
+        clip = jax.lax.dynamic_slice(ev_clip, (o,), (width,))
+        return idx, clip, jnp.arange(width) < count
+
+    def land(a: _Loop, width: int, go: jax.Array, active: int) -> _Loop:
+        """Depression landing on the exact rows (the first ``active`` slots):
+        input spikes of ``t - lag``."""
+        if active == 0:
+            return a
+        t, slots = a.t, a.slots
+        m = t - lag
+        idx, _, live = events_at(m, width)
+        rows = a_range[:active]
+        mine = (rows < a.used) & (a.slot_since[:active] < t)
+        live = live[None, :] & mine[:, None] & go
+        g = slots[rows[:, None], idx[None, :]]  # (active, width, 3)
+        seen = m + g[..., 2].astype(jnp.int32) - 1
+        last = a.post_ring[seen % ring_len, a.slot_neuron[:active, None]]
+        post1 = trace(t0 + seen - last, dt, tau1)
+        new = jnp.clip(g[..., 0] - c.nu_pre * post1, 0.0, c.w_max)
+        # Dead entries (padding) may repeat a live input: drop them.
+        target = jnp.where(live, idx[None, :], INPUTS)
+        return a._replace(
+            slots=slots.at[rows[:, None], target, 0].set(new, mode="drop")
+        )
+
+    def update(a: _Loop, events: bool, active: int) -> tuple[_Loop, jax.Array]:
+        """The neurons of step ``t`` and the rings; the landing unless wide.
+        Returns the state and whether the step must leave the loop."""
+        t = a.t
+        T = t0 + t
+        lateral = AllToAllButSelf().drive(a.z_inh, jnp.float32(c.w_ie))
+        z_e, exc = exc_neuron.step({"exc": a.now, "inh": lateral}, a.exc, dt)
+        z_i, inh = inh_neuron.step(
+            OneToOne().drive(a.z_exc, jnp.float32(c.w_ei)), a.inh, dt
+        )
+        fired = jnp.any(z_e[0] > 0)
+        before = a.post_ring[(t - 1) % ring_len]
+        post_ring = a.post_ring.at[t % ring_len].set(jnp.where(z_e[0] > 0, T, before))
+        # (2, n): presentation and rest; a select, cheaper than an update
+        # at a dynamic index.
+        rest_now = jnp.arange(2)[:, None] == (t >= present).astype(jnp.int32)
+        counts = a.counts + jnp.where(rest_now, z_e, 0.0)
+        a = a._replace(
+            exc=exc, inh=inh, z_exc=z_e, z_inh=z_i, post_ring=post_ring, counts=counts
+        )
+        if not events:
+            return a, fired
+        wide_now = wide_step[jnp.minimum(t, busy - 1)]
+        go = ~wide_land[jnp.minimum(t, busy - 1)]
+        return land(a, cap.per_step, go, active), fired | wide_now
+
+    def emit(a: _Loop, events: bool, go: jax.Array, width: int, active: int) -> _Loop:
+        """Unless not ``go``: step ``t``'s input spikes leave with the weights
+        after its STDP (the first ``active`` slots' drive is corrected);
+        ``t += 1``."""
+        t, drive = a.t, a.drive
+        if events and active:
+            idx, clip, live = events_at(t, width)
+            rows = a_range[:active]
+            live = live[None, :] & (rows < a.used)[:, None] & go
+            g = a.slots[rows[:, None], idx[None, :]]
+            base = jnp.where(clip[None, :], jnp.minimum(g[..., 1], c.w_max), g[..., 1])
+            arrive = t + g[..., 2].astype(jnp.int32)
+            drive = drive.at[arrive, a.slot_neuron[:active, None]].add(
+                jnp.where(live, g[..., 0] - base, 0.0), mode="drop"
+            )
+        # Read the next step's drive after this step's writes (a read before
+        # them would make XLA copy the whole queue every step).
+        now = jnp.where(go, _row(drive, t + 1), a.now)
+        return a._replace(t=t + go.astype(jnp.int32), drive=drive, now=now)
+
+    def potentiate(a: _Loop) -> _Loop:
+        """STDP of the neurons that fired in step ``t`` (new ones get a row)."""
+        t = a.t
+        T = t0 + t
+        before = a.post_ring[(t - 1) % ring_len]
+        fired = a.z_exc[0] > 0
+
+        def one(args):
+            a, left = args
+            j = jnp.argmax(left)
+            new_slot = a.slot_of[j] < 0
+            k = jnp.where(new_slot, a.used, a.slot_of[j])
+            ok = a.ok & (k < cap.slots)
+            k = jnp.minimum(k, cap.slots - 1)
+            d = model.delays[j]
+            fresh = jnp.stack(
+                [_base_weights(w[j], first_landing, t), w[j], d.astype(jnp.float32)], -1
+            )
+            slot = jnp.where(new_slot, fresh, a.slots[k])
+            # Each input's nearest spike at or before t - d_ij.
+            seen = t - d
+
+            def latest(last, te, ie, real):
+                hit = real & (te <= seen[ie])
+                return last.at[ie].max(jnp.where(hit, te + t0, NEVER))
+
+            before_t = starts[jnp.clip(t, 0, busy)]  # the events of steps < t
+            last = _over_events(
+                ev, before_t, cap.chunk, model.pad, latest, state.pre_last
+            )
+            pre = trace(t0 + seen - last, dt, tau_pre)
+            post2 = trace(T - before[j], dt, tau2)
+            row = jnp.clip(slot[:, 0] + c.nu_post * pre * post2, 0.0, c.w_max)
+            a = a._replace(
+                slots=a.slots.at[k].set(slot.at[:, 0].set(row)),
+                slot_neuron=a.slot_neuron.at[k].set(j),
+                slot_of=a.slot_of.at[j].set(k),
+                slot_since=jnp.where(new_slot, a.slot_since.at[k].set(t), a.slot_since),
+                used=a.used + new_slot.astype(jnp.int32),
+                ok=ok,
+            )
+            return a, left.at[j].set(False)
+
+        a, _ = jax.lax.while_loop(lambda args: jnp.any(args[1]), one, (a, fired))
+        return a._replace(pending=jnp.zeros((), bool))
+
+    def run(a: _Loop, end: int, events: bool) -> _Loop:
+        """Steps up to ``end``: branch-free runs between steps with spikes
+        (or more than ``per_step`` input spikes), which run on their own."""
+        yes = jnp.ones((), bool)
+        tiers = [k for k in SLOT_TIERS if k < cap.slots] + [cap.slots]
+
+        def quiet(active):
+            def step(a):
+                a, leave = update(a, events, active)
+                go = ~leave
+                return emit(a, events, go, cap.per_step, active)._replace(pending=leave)
+
+            def loop(a):
+                return jax.lax.while_loop(
+                    lambda a: (a.t < end) & ~a.pending & a.ok, step, a
+                )
+
+            return loop
+
+        def special(a):
+            if events:
+                go = wide_land[jnp.minimum(a.t, busy - 1)]
+                a = land(a, cap.burst, go, cap.slots)
+            return emit(potentiate(a), events, yes, cap.burst, cap.slots)
+
+        def outer(a):
+            # The loop of the fewest slots that hold the rows in use (none
+            # before the first spike): its steps cost less.
+            tier = jnp.searchsorted(jnp.asarray(tiers), a.used)
+            a = jax.lax.switch(tier, [quiet(k) for k in tiers], a)
+            return jax.lax.cond(a.pending & a.ok, special, lambda a: a, a)
+
+        # A capacity exceeded (ok False) ends the loop: the sample is rerun.
+        return jax.lax.while_loop(lambda a: (a.t < end) & a.ok, outer, a)
+
+    post0 = jnp.broadcast_to(state.post_last, (ring_len, n))
+    carry = _Loop(
+        t=jnp.zeros((), jnp.int32),
+        pending=jnp.zeros((), bool),
+        exc=state.exc,
+        inh=state.inh,
+        z_exc=state.z_exc,
+        z_inh=state.z_inh,
+        drive=drive,
+        now=_row(drive, jnp.int32(0)),
+        slots=jnp.zeros((cap.slots, INPUTS, 3), jnp.float32),
+        slot_neuron=jnp.zeros((cap.slots,), jnp.int32),
+        slot_of=jnp.full((n,), -1, jnp.int32),
+        slot_since=jnp.zeros((cap.slots,), jnp.int32),
+        used=jnp.zeros((), jnp.int32),
+        post_ring=post0,
+        counts=jnp.zeros((2, n), jnp.float32),
+        ok=ev.ok & (jnp.max(counts_at) <= cap.burst),
+    )
+    carry = run(carry, busy, True)
+    carry = _rest(carry, busy, present + rest, run, exc_neuron, inh_neuron, c, dt)
+
+    rows = carry.slots[..., 0]
+    w_end = _end_weights(model, w, ev, first_landing, carry, rows, state.post_last, t0)
+    new = SimState(
+        w=w_end,
+        exc=carry.exc,
+        inh=carry.inh,
+        z_exc=carry.z_exc,
+        z_inh=carry.z_inh,
+        pre_last=jnp.maximum(state.pre_last, last_input),
+        post_last=jnp.max(carry.post_ring, axis=0),  # the latest: they only grow
+        step=t0 + present + rest,
+    )
+    return new, carry.counts, carry.ok
+
+
+def _rest(a: _Loop, start: int, end: int, run, exc_neuron, inh_neuron, c, dt):
+    """Steps ``start .. end - 1``, with no input left: the neurons alone, and
+    only if one of them fires, again with STDP (``run``)."""
+
+    def step(t, b):
+        exc, inh, z_e, z_i, fired = b
+        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
+        z_e2, exc = exc_neuron.step(
+            {"exc": jnp.zeros_like(z_e), "inh": lateral}, exc, dt
+        )
+        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
+        return exc, inh, z_e2, z_i, fired | jnp.any(z_e2 > 0)
+
+    b = (a.exc, a.inh, a.z_exc, a.z_inh, jnp.zeros((), bool))
+    exc, inh, z_e, z_i, fired = jax.lax.fori_loop(start, end, step, b)
+    # Without a spike the post ring keeps its value: nothing else changes.
+    quiet = a._replace(t=jnp.int32(end), exc=exc, inh=inh, z_exc=z_e, z_inh=z_i)
+    return jax.lax.cond(fired, lambda: run(a, end, False), lambda: quiet)
+
+
+def _row(drive: jax.Array, t: jax.Array) -> jax.Array:
+    """``drive[t]`` as ``(1, n)``, zero past the last row."""
+    last = drive.shape[0] - 1
+    row = jax.lax.dynamic_slice_in_dim(drive, jnp.minimum(t, last), 1, 0)
+    return jnp.where(t <= last, row, 0.0)
+
+
+def _over_events(
+    ev: Events, count: jax.Array, chunk: int, pad: int, fold: Any, init: Any
+) -> Any:
+    """``fold(acc, t, i, real)`` over the first ``count`` events in blocks of
+    ``chunk`` (``t``, ``i``, ``real``: ``(chunk,)``; padding ``real`` False):
+    as many blocks as there are events, not as the capacity."""
+    size = -(-ev.t.shape[0] // chunk) * chunk
+    t_pad = jnp.pad(ev.t, (0, size - ev.t.shape[0]), constant_values=pad)
+    i_pad = jnp.pad(ev.i, (0, size - ev.i.shape[0]))
+
+    def block(b, acc):
+        t = jax.lax.dynamic_slice(t_pad, (b * chunk,), (chunk,))
+        i = jax.lax.dynamic_slice(i_pad, (b * chunk,), (chunk,))
+        return fold(acc, t, i, b * chunk + jnp.arange(chunk) < count)
+
+    return jax.lax.fori_loop(0, -(-count // chunk), block, init)
+
+
+def _scatter_drive(
+    model: Model, w: jax.Array, ev: Events, first_landing: jax.Array, rows: int
+) -> jax.Array:
+    """``(rows, n)``: ``D[m + d_ij, i] += w_ij`` over the events (with the
+    weights clipped to ``w_max`` once a spike of the input has landed)."""
+    neuron = jnp.arange(model.n)[None, :]
+
+    def fold(drive, t, i, real):
+        weight = _base_weights(w[:, i].T, first_landing[i][:, None], t[:, None])
+        arrive = jnp.where(real[:, None], t[:, None] + model.delays[:, i].T, rows)
+        return drive.at[arrive, neuron].add(weight, mode="drop")
+
+    zeros = jnp.zeros((rows, model.n), jnp.float32)
+    return _over_events(ev, ev.count, model.capacity.chunk, model.pad, fold, zeros)
+
+
+def _end_weights(
+    model: Model,
+    w: jax.Array,
+    ev: Events,
+    first_landing: jax.Array,
+    carry: _Loop,
+    rows: jax.Array,
+    post_last0: jax.Array,
+    t0: jax.Array,
+) -> jax.Array:
+    r"""The weights after the sample: the exact rows of the neurons that fired,
+    and every neuron's depression from before its first spike, in closed
+    form: ``post1`` decays from its last spike ``L_i`` before the
+    presentation, so the spikes of input ``j`` at steps ``m`` take
+
+    .. math:: \nu_{pre} \sum_m e^{-(t_0 + m + d_{ij} - 1 - L_i) dt / \tau_1}
+        = \nu_{pre}\, e^{-(t_0 + d_{ij} - 1 - L_i) dt / \tau_1}
+          \sum_m e^{-m\, dt / \tau_1}
+
+    (all of them for a neuron that did not fire; for a row, those landing by
+    its first spike: ``m + lag <= since``), then clip.
+    """
+    c, cap = model.config, model.capacity
+    c1 = jnp.float32(c.dt / c.tau_post1)
+    used = jnp.arange(cap.slots) < carry.used
+    slot_range = jnp.arange(cap.slots)[:, None]
+
+    def fold(acc, t, i, real):
+        quiet, early = acc
+        decay = jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0)
+        landed_early = (t[None, :] + c.lag <= carry.slot_since[:, None]) & used[:, None]
+        early = early.at[slot_range, i[None, :]].add(
+            jnp.where(landed_early, decay[None, :], 0.0)
+        )
+        return quiet.at[i].add(decay), early
+
+    init = (
+        jnp.zeros((INPUTS,), jnp.float32),
+        jnp.zeros((cap.slots, INPUTS), jnp.float32),
+    )
+    quiet, early = _over_events(ev, ev.count, cap.chunk, model.pad, fold, init)
+    target = jnp.where(used, carry.slot_neuron, model.n)
+    sums = jnp.broadcast_to(quiet, (model.n, INPUTS))
+    sums = sums.at[target].set(early, mode="drop")
+    age = (t0 - post_last0)[:, None] + model.delays - 1  # (n, 784) at m = 0
+    dep = c.nu_pre * trace(age, jnp.float32(c.dt), 1.0 / c.tau_post1) * sums
+    landed = first_landing < model.pad
+    rest = jnp.where(landed, jnp.minimum(w, c.w_max), w)
+    fired = rest.at[target].set(rows, mode="drop")
+    return jnp.where(landed[None, :], jnp.clip(fired - dep, 0.0, c.w_max), fired)
+
+
+# --- the reference path ----------------------------------------------------------
+
+
+def network_state(net: Any, model: Model, state: SimState, w: jax.Array) -> Any:
+    """``state`` (with input weights ``w``) as the reference network's
+    :class:`jstdp.NetworkState`, between two samples."""
+    c = model.config
+    fresh = net.init(1, jnp.float32)
+    ring = lambda last: jnp.broadcast_to(last, (c.lag + 2, 1, *last.shape))  # noqa: E731
+    rule = fresh.rules["XeAe"].replace(
+        step=state.step, pre_last=ring(state.pre_last), post_last=ring(state.post_last)
+    )
+    return fresh.replace(
+        step=state.step,
+        neurons={"Ae": state.exc, "Ai": state.inh},
+        spikes={**fresh.spikes, "Ae": state.z_exc, "Ai": state.z_inh},
+        weights={**fresh.weights, "XeAe": w},
+        rules={"XeAe": rule},
+    )
+
+
+def sim_state(net_state: Any, lag: int) -> SimState:
+    """The reference network's state between two samples as a :class:`SimState`."""
+    rule = net_state.rules["XeAe"]
+    last = (net_state.step - 1) % (lag + 2)
+    return SimState(
+        w=net_state.weights["XeAe"],
+        exc=net_state.neurons["Ae"],
+        inh=net_state.neurons["Ai"],
+        z_exc=net_state.spikes["Ae"],
+        z_inh=net_state.spikes["Ai"],
+        pre_last=rule.pre_last[last, 0],
+        post_last=rule.post_last[last, 0],
+        step=net_state.step,
+    )
+
+
+def sample_reference(
+    net: Any, model: Model, state: SimState, spikes: jax.Array
+) -> tuple[SimState, jax.Array]:
+    """:func:`sample` by the reference network, with input ``spikes``
+    ``(present_steps, 1, 784)``. Returns ``(state, counts)``."""
+    from jstdp._run import run
+
+    c = model.config
+    w = Normalize(c.norm)(state.w, Dense())
+    s = network_state(net, model, state, w)
+    s, _ = run(net, spikes, state=s, dt=c.dt)
+    pres = s.counts["Ae"][0]
+    silence = jnp.zeros((c.rest_steps, 1, INPUTS), jnp.float32)
+    s, _ = run(net, silence, state=s, dt=c.dt)
+    counts = jnp.stack([pres, s.counts["Ae"][0] - pres]).astype(jnp.float32)
+    return sim_state(s, c.lag), counts
+
+
+# --- frozen: labelling and testing ---------------------------------------------------
+
+
+def rest_state(config: DiehlCookConfig, theta: jax.Array) -> tuple[Any, Any]:
+    """Ae and Ai at rest (``v`` at rest, no conductance), with ``theta``."""
+    n = config.neurons
+    exc = config.exc_neuron().initial_state((1, n), jnp.float32)
+    inh = config.inh_neuron().initial_state((1, n), jnp.float32)
+    v_e = jnp.full((1, n), config.v_rest_e, jnp.float32)
+    v_i = jnp.full((1, n), config.v_rest_i, jnp.float32)
+    exc = AdaptiveState(exc.neuron.replace(v=v_e), jnp.asarray(theta, jnp.float32))
+    return exc, inh.replace(v=v_i)
+
+
+def frozen_drive(
+    model: Model, w: jax.Array, rates_hz: jax.Array, key: jax.Array
+) -> jax.Array:
+    """``(rows, n)`` input drive of one presentation with frozen weights ``w``
+    (every input spike, all rounds): row ``t`` is what Ae receives in step
+    ``t``."""
+    c = model.config
+    rows_d = c.present_steps + c.max_delay
+    never = jnp.full((INPUTS,), model.pad, jnp.int32)
+
+    def fold(drive, ev):
+        return drive + _scatter_drive(model, w, ev, never, rows_d)
+
+    zeros = jnp.zeros((rows_d, model.n), jnp.float32)
+    return _rounds(key, rates_hz, c, model.capacity.candidates, model.pad, fold, zeros)
+
+
+def frozen_counts(model: Model, theta: jax.Array, drive: jax.Array) -> jax.Array:
+    """``(n,)`` Ae spikes of one presentation from rest with ``drive`` (see
+    :func:`frozen_drive`), ``theta`` frozen: what labelling and testing
+    count. ``vmap`` it over samples."""
+    c = model.config
+    exc_neuron, inh_neuron = c.exc_neuron().frozen(), c.inh_neuron()
+    dt = jnp.float32(c.dt)
+
+    def step(t, a):
+        exc, inh, z_e, z_i, counts = a
+        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
+        now = _row(drive, t)
+        z_e2, exc = exc_neuron.step({"exc": now, "inh": lateral}, exc, dt)
+        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
+        return exc, inh, z_e2, z_i, counts + z_e2[0]
+
+    exc, inh = rest_state(c, theta)
+    zeros_n = jnp.zeros((1, model.n), jnp.float32)
+    init = (exc, inh, zeros_n, zeros_n, zeros_n[0])
+    return jax.lax.fori_loop(0, c.present_steps, step, init)[4]
+
+
+def frozen_batch(
+    model: Model,
+    w: jax.Array,
+    theta: jax.Array,
+    images: jax.Array,
+    keys: jax.Array,
+    intensity: jax.Array,
+) -> jax.Array:
+    """``(B, n)`` counts of a batch of images at ``intensity``: the drives
+    one sample after the other (a scatter per sample is faster than a batched
+    one on CPU), the neurons of all samples together (``vmap``)."""
+    c = model.config
+
+    def drive(args):
+        image, key = args
+        return frozen_drive(model, w, c.rates(image, intensity), key)
+
+    drives = jax.lax.map(drive, (images, keys))
+    return jax.vmap(lambda d: frozen_counts(model, theta, d))(drives)
