@@ -49,6 +49,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jstdp._pytree import is_static
 from jstdp._sharding import put, spans_processes
+from jstdp._validation import ensure
 
 SWEEP_AXIS = "sweep"
 
@@ -211,7 +212,16 @@ def run_sweep(
         on every device (each process can read it all).
     """
     k = _sweep_size(stacked)
-    devices = tuple(jax.devices() if devices is None else devices)
+    devices = jax.devices() if devices is None else devices
+    ensure(
+        "devices",
+        isinstance(devices, Sequence)
+        and len(devices) > 0
+        and all(isinstance(d, jax.Device) for d in devices),
+        devices,
+        "None or a non-empty sequence of jax.Device (e.g. jax.devices())",
+    )
+    devices = tuple(devices)
     leaves, treedef = jax.tree.flatten((args, kwargs))
     is_array = tuple(isinstance(x, (jax.Array, np.ndarray)) for x in leaves)
     arrays = [x for x, a in zip(leaves, is_array, strict=True) if a]

@@ -229,11 +229,12 @@ def _receptive_fields(args: argparse.Namespace, configs: list[Any]) -> list[Path
         if args.json:
             continue
         suffix = "" if len(configs) == 1 else f"_seed{config.seed}"
-        png = args.out / f"receptive_fields{suffix}.png"
-        js = args.out / f"receptive_fields{suffix}.json"
-        js.write_text(json.dumps(experiments.receptive_fields_json(result)) + "\n")
-        experiments.receptive_fields_figure(result).savefig(png, dpi=110)
-        paths += [js, png]
+        paths += _write(
+            args,
+            f"receptive_fields{suffix}",
+            lambda r=result: experiments.receptive_fields_json(r),
+            lambda r=result: experiments.receptive_fields_figure(r),
+        )
     return paths
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bad_inputs import (
     Case,
@@ -135,6 +136,27 @@ def sweep_ragged_values():
     return jstdp.parameter_grid(STDPParameters(), eta_plus=[[0.1, 0.2], 0.3])
 
 
+@case(
+    "sweep/devices-empty",
+    "`run_sweep(fn, grid, devices=[])`",
+    ValueError,
+    r"devices must be None or a non-empty sequence of jax.Device",
+)
+def sweep_devices_empty():
+    return jstdp.run_sweep(lambda x: 2 * x, np.arange(2.0), devices=[])
+
+
+@case(
+    "sweep/devices-not-devices",
+    '`run_sweep(fn, grid, devices=["cpu"])`',
+    ValueError,
+    r"devices must be None or a non-empty sequence of jax.Device",
+)
+def sweep_devices_not_devices():
+    return jstdp.run_sweep(lambda x: 2 * x, np.arange(2.0), devices=["cpu"])
+
+
 @pytest.mark.parametrize("c", cases_of(__name__), ids=lambda c: c.id)
 def test_bad_input(c: Case):
     check_case(c)
+
