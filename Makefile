@@ -24,7 +24,7 @@ demo: venv
 	$(VENV)/bin/jstdp song2000 --out out
 
 test: venv
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff format --check .

@@ -159,4 +159,3 @@ def sweep_devices_not_devices():
 @pytest.mark.parametrize("c", cases_of(__name__), ids=lambda c: c.id)
 def test_bad_input(c: Case):
     check_case(c)
-
