@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 demo: venv
 	$(VENV)/bin/jstdp song2000 --out out
 
+# --dist loadfile: a file's tests run on one worker, so a module's fixture (the
+# Song science runs of tests/test_experiments.py, ~5 min) is computed once.
 test: venv
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff format --check .

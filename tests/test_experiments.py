@@ -255,7 +255,6 @@ def _near(result, mu, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("song_science")  # one worker computes the runs
 @pytest.mark.parametrize("seed", SEEDS)
 def test_additive_ends_bimodal(science, seed):
     lo, hi = _near(science, 0.0, seed)
@@ -265,7 +264,6 @@ def test_additive_ends_bimodal(science, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("song_science")  # one worker computes the runs
 def test_additive_settles(science):
     drifts = [_science_row(science, 0.0, seed)["drift_last_fifth"] for seed in SEEDS]
     assert abs(np.mean(drifts)) < SETTLED
@@ -273,7 +271,6 @@ def test_additive_settles(science):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("song_science")  # one worker computes the runs
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pow_mu1_ends_unimodal(science, seed):
     lo, hi = _near(science, 1.0, seed)
@@ -283,7 +280,6 @@ def test_pow_mu1_ends_unimodal(science, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("song_science")  # one worker computes the runs
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fraction_near_bounds_falls_with_mu(science, seed):
     mus = Song2000Config().mus
@@ -300,7 +296,6 @@ def fine():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("song_science")  # one worker computes the runs
 def test_converges_in_dt(science, fine):
     """Issue 16: Song's parameters at dt = 1 ms and 0.1 ms (delay one step) agree
     within the spread over seeds, for the fraction of weights near a bound and
