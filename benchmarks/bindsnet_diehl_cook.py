@@ -4,7 +4,7 @@ The reference for ``jstdp diehl-cook`` (issue 12): accuracy and throughput of
 BindsNET on this machine, on the data jstdp uses. Runs in the BindsNET
 environment that ``benchmarks/setup_bindsnet.sh`` builds:
 
-    /work/venvs/bindsnet/bin/python benchmarks/bindsnet_diehl_cook.py
+    .venv-bindsnet/bin/python benchmarks/bindsnet_diehl_cook.py
 
 and prints one JSON line (progress bars go to stderr). One full run (4,000
 training and 1,000 test digits) takes about 20-25 minutes on 2 CPU cores.

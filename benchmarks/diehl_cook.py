@@ -53,7 +53,10 @@ from jstdp.experiments.diehl_cook import (  # noqa: E402
     diehl_cook_data,
 )
 
-BINDSNET_PYTHON = os.environ.get("BINDSNET_PYTHON", "/work/venvs/bindsnet/bin/python")
+# setup_bindsnet.sh's environment (or BINDSNET_PYTHON, e.g. one built elsewhere)
+BINDSNET_PYTHON = os.environ.get(
+    "BINDSNET_PYTHON", str(HERE.parent / ".venv-bindsnet" / "bin" / "python")
+)
 
 
 def _load() -> list[float]:

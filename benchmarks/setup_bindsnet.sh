@@ -2,7 +2,7 @@
 # Build (or bring up to date) the BindsNET 0.3.4 benchmark environment for
 # benchmarks/bindsnet_diehl_cook.py. Idempotent: rerunning it changes nothing.
 #
-#   bash benchmarks/setup_bindsnet.sh            # -> /work/venvs/bindsnet
+#   bash benchmarks/setup_bindsnet.sh            # -> .venv-bindsnet (repository root)
 #   BINDSNET_VENV=/other/path PYTHON=python3.11 bash benchmarks/setup_bindsnet.sh
 #
 # torch: the CPU build of 2.13.0 (torch==2.13.0+cpu) only. Where pip cannot
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VENV="${BINDSNET_VENV:-/work/venvs/bindsnet}"
+VENV="${BINDSNET_VENV:-$HERE/../.venv-bindsnet}"
 PYTHON="${PYTHON:-python3.11}"
 PY="$VENV/bin/python"
 
