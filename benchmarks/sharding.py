@@ -218,11 +218,10 @@ def markdown(result):
         "Per-device memory of an `n x n` float32 plastic Dense layer (Poisson "
         "input, LIF neurons, batch 1) from the compiled executable's memory "
         "analysis, bytes. Arguments: the device's block of the weights and "
-        "the small state. Temporaries: the additive rule's Hebbian product "
-        "when the block is updated whole (up to 128 MiB), little when it is "
-        "updated in row blocks (CPU, over 128 MiB); multiplicative_pow with "
-        "row blocks holds a second copy of the block (the `lax.cond` around "
-        "the run that picks its mu = 0.5 branch), sharded or not:",
+        "the small state. Temporaries: little, at batch 1 (the Hebbian "
+        "products fused into the update; row blocks on CPU over 128 MiB; "
+        "multiplicative_pow over 128 MiB decides mu == 0.5 before compiling, "
+        "so no `lax.cond` around the run holds a second copy of the block):",
         "",
         "| n | rule | sharding | weights | arguments | temporaries | total |",
         "|---|---|---|---|---|---|---|",

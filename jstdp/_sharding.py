@@ -599,7 +599,11 @@ def compile_run(
         p.name: (jax.ShapeDtypeStruct((batch, *p.shape), dtype), jax.random.key(0))
         for p in network.inputs
     }
-    args = (_run._prepared(network, dtype), jnp.asarray(1e-3, dtype), sources)
+    args = (
+        _run._prepared(network, dtype, state.weights),
+        jnp.asarray(1e-3, dtype),
+        sources,
+    )
     constraint = None
     if sharding is not None:
         args, state, _, constraint = place(args, state, None, sharding, abstract)

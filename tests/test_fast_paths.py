@@ -301,6 +301,23 @@ def test_fast_paths_depend_on_what_is_known_not_on_values():
     assert seen == [UNKNOWN]
 
 
+def test_pow_over_128_mib_decides_one_half_before_tracing():
+    """Weights over BLOCKED_MIN_BYTES: mu == 0.5 is decided from its value
+    (no lax.cond around the run, which would hold a second copy of w);
+    smaller weights and traced mu keep the run-time choice."""
+    big = jax.ShapeDtypeStruct((8192, BLOCKED_MIN_BYTES // (4 * 8192) + 1), "float32")
+    small = jax.ShapeDtypeStruct((64, 64), "float32")
+    pow_ = jstdp.rules.NorseSTDP(stdp_algorithm="multiplicative_pow", mu=0.5)
+    assert pow_.prepare(big).paths.half is True
+    assert pow_.replace(mu=0.75).prepare(big).paths.half is False
+    assert pow_.prepare(small).paths.half is None
+    assert pow_.prepare().paths.half is None
+    assert jstdp.rules.NorseSTDP().prepare(big).paths.half is None  # additive
+    seen = []
+    jax.jit(lambda p: seen.append(p.prepare(big).paths.half))(pow_)
+    assert seen == [None]
+
+
 def test_runs_take_sqrt_at_one_half_without_recompiling(compiles):
     """``simulate_linear`` decides mu == 0.5 inside the compiled loop: a new
     ``mu`` reuses the program, and each value gets its own branch (sqrt at

@@ -114,6 +114,23 @@ def test_memory_per_device_on_one_device():
     assert jstdp.memory_per_device(net, sharding="model")["weights"] == mem["weights"]
 
 
+@pytest.mark.parametrize("mu", [0.5, 0.75])
+def test_multiplicative_pow_over_128_mib_holds_one_copy_of_the_weights(mu):
+    # Over BLOCKED_MIN_BYTES the rule decides mu == 0.5 before tracing, so no
+    # lax.cond around the run holds a second copy of the weights (1 GiB more
+    # for 16,384 x 16,384 when it did). Compiled only: nothing is allocated.
+    n = 8192  # 256 MiB of float32
+    w = jax.ShapeDtypeStruct((n, n), jnp.float32)
+    rule = jstdp.rules.NorseSTDP(stdp_algorithm="multiplicative_pow", mu=mu)
+    net = jstdp.Network(
+        [jstdp.Input("x", (n,)), jstdp.Population("y", jstdp.LIFParameters(), (n,))],
+        [jstdp.Projection("x", "y", w=w, rule=rule)],
+    )
+    mem = jstdp.memory_per_device(net)
+    assert mem["temporaries"] < OVERHEAD, mem
+    assert mem["total"] < n * n * 4 + 2 * OVERHEAD, mem
+
+
 # --- 8 host CPU devices -----------------------------------------------------------
 
 

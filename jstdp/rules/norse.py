@@ -144,7 +144,8 @@ class FastPaths:
     entries that a spike touches (:func:`event_update`). Only whether values
     are known (and their shapes) decides ``half`` and ``merged``, never the
     values, so a new value never recompiles; ``events`` is decided once per
-    run from the initial weights.
+    run from the initial weights, and so is ``half`` for weights over
+    ``BLOCKED_MIN_BYTES`` (see :meth:`NorseSTDP.prepare`).
     """
 
     half: bool | None = None
@@ -260,7 +261,26 @@ class NorseSTDP:
             w is not None and np.size(w) >= EVENTS_MIN_ENTRIES
         )
         events = useful and self.bounded(w)
-        return Specialized(self, FastPaths(merged=merged, events=events))
+        return Specialized(
+            self, FastPaths(half=self._static_half(w), merged=merged, events=events)
+        )
+
+    def _static_half(self, w: Any) -> bool | None:
+        """Whether ``mu`` is 0.5, decided now for weights over
+        ``BLOCKED_MIN_BYTES`` with a known ``mu`` (else None: at run time).
+
+        The run-time choice is a ``lax.cond`` around the whole run, which
+        holds a second copy of weights updated in row blocks; deciding here
+        costs at most one more compilation when ``mu`` moves to or from 0.5.
+        """
+        if (
+            self.stdp_algorithm != "multiplicative_pow"
+            or w is None
+            or isinstance(self.mu, jax.core.Tracer)
+            or np.prod(w.shape) * np.dtype(w.dtype).itemsize <= BLOCKED_MIN_BYTES
+        ):
+            return None
+        return bool(np.all(np.asarray(self.mu) == 0.5))
 
     def bounded(self, w: jax.Array | None) -> bool:
         """Whether every step keeps ``w`` within finite bounds with finite
@@ -275,6 +295,7 @@ class NorseSTDP:
         if (
             not self.hardbound
             or w is None
+            or isinstance(w, jax.ShapeDtypeStruct)  # a shape, no values
             or any(isinstance(x, jax.core.Tracer) for x in (w, *fields))
         ):
             return False
