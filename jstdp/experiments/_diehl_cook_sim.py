@@ -55,10 +55,6 @@ from jstdp.neurons.conductance import ConductanceLIFState
 from jstdp.rules.diehl_cook import NEVER, trace
 from jstdp.rules.transforms import Normalize
 
-# Slots a branch-free run processes: the fewest of these that hold the rows
-# in use (then all of Capacity.slots).
-SLOT_TIERS = ()
-
 
 @pytree
 class Capacity:
@@ -271,10 +267,22 @@ def dense_input(key: jax.Array, rates_hz: jax.Array, model: Model) -> jax.Array:
 # --- one sample ---------------------------------------------------------------------
 
 
-def _base_weights(w: jax.Array, first_landing: jax.Array, step: jax.Array) -> jax.Array:
+def _base_weights(
+    w: jax.Array, first_landing: jax.Array, step: jax.Array, w_max: float
+) -> jax.Array:
     """The weights STDP leaves to a neuron that has not fired: clipped to
     ``w_max`` once a spike of the input has landed (at or before ``step``)."""
-    return jnp.where(first_landing <= step, jnp.minimum(w, 1.0), w)
+    return jnp.where(first_landing <= step, jnp.minimum(w, w_max), w)
+
+
+def _neurons(c, exc_neuron, inh_neuron, drive, exc, inh, z_exc, z_inh, dt):
+    """One step of Ae (input ``drive``, inhibition from the last step's Ai
+    spikes) and Ai (driven by the last step's Ae spikes): ``(z_exc, exc,
+    z_inh, inh)``."""
+    lateral = AllToAllButSelf().drive(z_inh, jnp.float32(c.w_ie))
+    z_e, exc = exc_neuron.step({"exc": drive, "inh": lateral}, exc, dt)
+    z_i, inh = inh_neuron.step(OneToOne().drive(z_exc, jnp.float32(c.w_ei)), inh, dt)
+    return z_e, exc, z_i, inh
 
 
 class _Loop(NamedTuple):
@@ -373,20 +381,17 @@ def sample(
         clip = jax.lax.dynamic_slice(ev_clip, (o,), (width,))
         return idx, clip, jnp.arange(width) < count
 
-    def land(a: _Loop, width: int, go: jax.Array, active: int) -> _Loop:
-        """Depression landing on the exact rows (the first ``active`` slots):
-        input spikes of ``t - lag``."""
-        if active == 0:
-            return a
+    def land(a: _Loop, width: int, go: jax.Array) -> _Loop:
+        """Depression landing on the exact rows: input spikes of ``t - lag``."""
         t, slots = a.t, a.slots
         m = t - lag
         idx, _, live = events_at(m, width)
-        rows = a_range[:active]
-        mine = (rows < a.used) & (a.slot_since[:active] < t)
+        rows = a_range
+        mine = (rows < a.used) & (a.slot_since < t)
         live = live[None, :] & mine[:, None] & go
-        g = slots[rows[:, None], idx[None, :]]  # (active, width, 3)
+        g = slots[rows[:, None], idx[None, :]]  # (slots, width, 3)
         seen = m + g[..., 2].astype(jnp.int32) - 1
-        last = a.post_ring[seen % ring_len, a.slot_neuron[:active, None]]
+        last = a.post_ring[seen % ring_len, a.slot_neuron[:, None]]
         post1 = trace(t0 + seen - last, dt, tau1)
         new = jnp.clip(g[..., 0] - c.nu_pre * post1, 0.0, c.w_max)
         # Dead entries (padding) may repeat a live input: drop them.
@@ -395,15 +400,13 @@ def sample(
             slots=slots.at[rows[:, None], target, 0].set(new, mode="drop")
         )
 
-    def update(a: _Loop, events: bool, active: int) -> tuple[_Loop, jax.Array]:
+    def update(a: _Loop, events: bool) -> tuple[_Loop, jax.Array]:
         """The neurons of step ``t`` and the rings; the landing unless wide.
         Returns the state and whether the step must leave the loop."""
         t = a.t
         T = t0 + t
-        lateral = AllToAllButSelf().drive(a.z_inh, jnp.float32(c.w_ie))
-        z_e, exc = exc_neuron.step({"exc": a.now, "inh": lateral}, a.exc, dt)
-        z_i, inh = inh_neuron.step(
-            OneToOne().drive(a.z_exc, jnp.float32(c.w_ei)), a.inh, dt
+        z_e, exc, z_i, inh = _neurons(
+            c, exc_neuron, inh_neuron, a.now, a.exc, a.inh, a.z_exc, a.z_inh, dt
         )
         fired = jnp.any(z_e[0] > 0)
         before = a.post_ring[(t - 1) % ring_len]
@@ -419,21 +422,20 @@ def sample(
             return a, fired
         wide_now = wide_step[jnp.minimum(t, busy - 1)]
         go = ~wide_land[jnp.minimum(t, busy - 1)]
-        return land(a, cap.per_step, go, active), fired | wide_now
+        return land(a, cap.per_step, go), fired | wide_now
 
-    def emit(a: _Loop, events: bool, go: jax.Array, width: int, active: int) -> _Loop:
+    def emit(a: _Loop, events: bool, go: jax.Array, width: int) -> _Loop:
         """Unless not ``go``: step ``t``'s input spikes leave with the weights
-        after its STDP (the first ``active`` slots' drive is corrected);
-        ``t += 1``."""
+        after its STDP (the exact rows' drive is corrected); ``t += 1``."""
         t, drive = a.t, a.drive
-        if events and active:
+        if events:
             idx, clip, live = events_at(t, width)
-            rows = a_range[:active]
+            rows = a_range
             live = live[None, :] & (rows < a.used)[:, None] & go
             g = a.slots[rows[:, None], idx[None, :]]
             base = jnp.where(clip[None, :], jnp.minimum(g[..., 1], c.w_max), g[..., 1])
             arrive = t + g[..., 2].astype(jnp.int32)
-            drive = drive.at[arrive, a.slot_neuron[:active, None]].add(
+            drive = drive.at[arrive, a.slot_neuron[:, None]].add(
                 jnp.where(live, g[..., 0] - base, 0.0), mode="drop"
             )
         # Read the next step's drive after this step's writes (a read before
@@ -457,7 +459,12 @@ def sample(
             k = jnp.minimum(k, cap.slots - 1)
             d = model.delays[j]
             fresh = jnp.stack(
-                [_base_weights(w[j], first_landing, t), w[j], d.astype(jnp.float32)], -1
+                [
+                    _base_weights(w[j], first_landing, t, c.w_max),
+                    w[j],
+                    d.astype(jnp.float32),
+                ],
+                -1,
             )
             slot = jnp.where(new_slot, fresh, a.slots[k])
             # Each input's nearest spike at or before t - d_ij.
@@ -491,32 +498,19 @@ def sample(
         """Steps up to ``end``: branch-free runs between steps with spikes
         (or more than ``per_step`` input spikes), which run on their own."""
         yes = jnp.ones((), bool)
-        tiers = [k for k in SLOT_TIERS if k < cap.slots] + [cap.slots]
 
-        def quiet(active):
-            def step(a):
-                a, leave = update(a, events, active)
-                go = ~leave
-                return emit(a, events, go, cap.per_step, active)._replace(pending=leave)
-
-            def loop(a):
-                return jax.lax.while_loop(
-                    lambda a: (a.t < end) & ~a.pending & a.ok, step, a
-                )
-
-            return loop
+        def step(a):
+            a, leave = update(a, events)
+            return emit(a, events, ~leave, cap.per_step)._replace(pending=leave)
 
         def special(a):
             if events:
                 go = wide_land[jnp.minimum(a.t, busy - 1)]
-                a = land(a, cap.burst, go, cap.slots)
-            return emit(potentiate(a), events, yes, cap.burst, cap.slots)
+                a = land(a, cap.burst, go)
+            return emit(potentiate(a), events, yes, cap.burst)
 
         def outer(a):
-            # The loop of the fewest slots that hold the rows in use (none
-            # before the first spike): its steps cost less.
-            tier = jnp.searchsorted(jnp.asarray(tiers), a.used)
-            a = jax.lax.switch(tier, [quiet(k) for k in tiers], a)
+            a = jax.lax.while_loop(lambda a: (a.t < end) & ~a.pending & a.ok, step, a)
             return jax.lax.cond(a.pending & a.ok, special, lambda a: a, a)
 
         # A capacity exceeded (ok False) ends the loop: the sample is rerun.
@@ -565,12 +559,11 @@ def _rest(a: _Loop, start: int, end: int, run, exc_neuron, inh_neuron, c, dt):
 
     def step(t, b):
         exc, inh, z_e, z_i, fired = b
-        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
-        z_e2, exc = exc_neuron.step(
-            {"exc": jnp.zeros_like(z_e), "inh": lateral}, exc, dt
+        no_input = jnp.zeros_like(z_e)
+        z_e, exc, z_i, inh = _neurons(
+            c, exc_neuron, inh_neuron, no_input, exc, inh, z_e, z_i, dt
         )
-        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
-        return exc, inh, z_e2, z_i, fired | jnp.any(z_e2 > 0)
+        return exc, inh, z_e, z_i, fired | jnp.any(z_e > 0)
 
     b = (a.exc, a.inh, a.z_exc, a.z_inh, jnp.zeros((), bool))
     exc, inh, z_e, z_i, fired = jax.lax.fori_loop(start, end, step, b)
@@ -612,7 +605,9 @@ def _scatter_drive(
     neuron = jnp.arange(model.n)[None, :]
 
     def fold(drive, t, i, real):
-        weight = _base_weights(w[:, i].T, first_landing[i][:, None], t[:, None])
+        weight = _base_weights(
+            w[:, i].T, first_landing[i][:, None], t[:, None], model.config.w_max
+        )
         arrive = jnp.where(real[:, None], t[:, None] + model.delays[:, i].T, rows)
         return drive.at[arrive, neuron].add(weight, mode="drop")
 
@@ -667,7 +662,7 @@ def _end_weights(
     age = (t0 - post_last0)[:, None] + model.delays - 1  # (n, 784) at m = 0
     dep = c.nu_pre * trace(age, jnp.float32(c.dt), 1.0 / c.tau_post1) * sums
     landed = first_landing < model.pad
-    rest = jnp.where(landed, jnp.minimum(w, c.w_max), w)
+    rest = _base_weights(w, first_landing, model.pad - 1, c.w_max)
     fired = rest.at[target].set(rows, mode="drop")
     return jnp.where(landed[None, :], jnp.clip(fired - dep, 0.0, c.w_max), fired)
 
@@ -768,11 +763,10 @@ def frozen_counts(model: Model, theta: jax.Array, drive: jax.Array) -> jax.Array
 
     def step(t, a):
         exc, inh, z_e, z_i, counts = a
-        lateral = AllToAllButSelf().drive(z_i, jnp.float32(c.w_ie))
-        now = _row(drive, t)
-        z_e2, exc = exc_neuron.step({"exc": now, "inh": lateral}, exc, dt)
-        z_i, inh = inh_neuron.step(OneToOne().drive(z_e, jnp.float32(c.w_ei)), inh, dt)
-        return exc, inh, z_e2, z_i, counts + z_e2[0]
+        z_e, exc, z_i, inh = _neurons(
+            c, exc_neuron, inh_neuron, _row(drive, t), exc, inh, z_e, z_i, dt
+        )
+        return exc, inh, z_e, z_i, counts + z_e[0]
 
     exc, inh = rest_state(c, theta)
     zeros_n = jnp.zeros((1, model.n), jnp.float32)
