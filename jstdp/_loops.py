@@ -85,7 +85,7 @@ def _options(record_every: object, chunk_steps: object, progress: object) -> dic
     chunk_steps = v.optional_integer("chunk_steps", chunk_steps)
     save = None
     if record_every is not None:
-        save = _SAVES.setdefault(record_every, Save(record_every, _snapshot))
+        save = Save(record_every, _snapshot)  # equal Saves: the same compiled run
     return dict(
         save=save, chunk_steps=chunk_steps, progress=v.flag("progress", progress)
     )
@@ -101,9 +101,6 @@ def _snapshot(s: NetworkState | ReplayState) -> Record:
         z_post=s.spikes[POST],
         neuron=s.neurons[POST],
     )
-
-
-_SAVES: dict[int, Save] = {}  # one Save per k: the same static argument, no recompiling
 
 
 def _weights(w: ArrayLike, layer: str) -> jax.Array:

@@ -83,7 +83,6 @@ from jstdp.connections.conv2d import Conv2d
 from jstdp.connections.dense import Dense
 
 REPLICATED = PartitionSpec()
-SHORTHANDS = ("model", "data")
 
 
 @dataclasses.dataclass(frozen=True)

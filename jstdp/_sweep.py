@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jstdp._pytree import is_static
+from jstdp._pytree import numeric_fields
 from jstdp._sharding import put, spans_processes
 from jstdp._validation import ensure
 
@@ -61,7 +61,7 @@ def _numeric_fields(base: Any) -> list[str]:
             f"base must be a flax.struct parameter dataclass instance, got "
             f"{type(base).__name__}"
         )
-    return [f.name for f in dataclasses.fields(base) if not is_static(f)]
+    return list(numeric_fields(base))
 
 
 def parameter_grid(
