@@ -328,6 +328,9 @@ def layout(network: Network, batch: int, sharding: Sharding) -> Layout:
 def state_specs(network: Network, state: NetworkState, lay: Layout) -> NetworkState:
     """A :class:`PartitionSpec` for every array of ``state``."""
     pops = {p.name: p for p in network.populations}
+    # A projection's queued drive (weight_at="emission") is laid out as its
+    # postsynaptic population: (D, batch, *post_shape).
+    pops.update({q.queue: pops[q.post] for q in network.projections if q.queue})
 
     def per_population(tree: dict[str, Any]) -> dict[str, Any]:
         return {

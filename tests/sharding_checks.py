@@ -85,6 +85,28 @@ def conv(sharding):
     return compare(jstdp.run(net, x, sharding=sharding)[0], single)
 
 
+def emission(sharding):
+    """Per-synapse delays delivering the weight a spike left with: the queued
+    drive (D, batch, n_exc) is split as its population."""
+    rng = np.random.default_rng(5)
+    net = jstdp.Network(
+        populations=[
+            jstdp.Input("x", (N_IN,)),
+            jstdp.Population("exc", jstdp.LIFParameters(v_th=0.3), (N_EXC,)),
+        ],
+        projections=[
+            jstdp.Projection(
+                "x", "exc", w=rng.uniform(0.0, 0.2, (N_EXC, N_IN)),
+                rule=NorseSTDP(eta_plus=0.01, eta_minus=0.008),
+                delay=rng.integers(1, 5, (N_EXC, N_IN)), weight_at="emission",
+            ),
+        ],
+    )  # fmt: skip
+    x = rng.random((STEPS, 2, N_IN)) < 0.1
+    single = jstdp.run(net, x)[0]
+    return compare(jstdp.run(net, x, sharding=sharding)[0], single)
+
+
 def memory(n=16_384):
     """Per-device memory of an n x n plastic layer over 8 devices and on one."""
     w = jax.ShapeDtypeStruct((n, n), jnp.float32)
@@ -132,6 +154,7 @@ def main():
         # per-neuron a_post: the update is left to the partitioner (no shard_map)
         "model_dense": dense("model", stdp=per_neuron, chunk_steps=STEPS // 2),
         "model_conv": conv("model"),
+        "model_dense_emission": emission("model"),
         # a NEST rule (its slow traces and NEST's clipping) split the same way
         "model_dense_triplet": dense(
             "model", stdp=STDPTripletSynapse(Wmax=1.0, Aplus=5e-3, Aminus=7e-3)
