@@ -29,7 +29,6 @@ depression), so it biases learning at coarse ``dt``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Literal
 
 import jax
@@ -38,7 +37,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jstdp import _validation as v
-from jstdp._pytree import pytree, static
+from jstdp._pytree import evolve, pytree, static
 from jstdp.connections.dense import Dense
 from jstdp.neurons.adaptive import _reset
 
@@ -429,13 +428,13 @@ class Network:
     def cast(self, dtype: jax.typing.DTypeLike) -> Network:
         """This network with neuron, rule and transform parameters in ``dtype``."""
         populations = tuple(
-            dataclasses.replace(p, neuron=v.cast_parameters(p.neuron, dtype))
+            evolve(p, neuron=v.cast_parameters(p.neuron, dtype))
             if isinstance(p, Population)
             else p
             for p in self.populations
         )
         projections = tuple(
-            dataclasses.replace(
+            evolve(
                 q,
                 rule=v.cast_parameters(q.rule, dtype),
                 transform=v.cast_parameters(q.transform, dtype),

@@ -20,7 +20,6 @@ sampled by comparison, so no gradient reaches the rates.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from jax.typing import ArrayLike
 
 from jstdp import _validation as v
 from jstdp._network import Network, NetworkState
-from jstdp._pytree import pytree, static
+from jstdp._pytree import evolve, pytree, static
 from jstdp._sharding import Sharding, as_sharding, constrain, place
 from jstdp.connections.dense import Dense
 from jstdp.neurons.encoders import (
@@ -199,7 +198,7 @@ def _network_scan(
 
     def make_body(rules):
         projections = tuple(
-            dataclasses.replace(q, rule=r) if r is not q.rule else q
+            evolve(q, rule=r) if r is not q.rule else q
             for q, r in zip(network.projections, rules, strict=True)
         )
         net = Network.unchecked(network.populations, projections)
@@ -505,7 +504,7 @@ def _prepared(
     return Network.unchecked(
         net.populations,
         tuple(
-            dataclasses.replace(q, rule=rule(q)) if q.rule is not None else q
+            evolve(q, rule=rule(q)) if q.rule is not None else q
             for q in net.projections
         ),
     )
