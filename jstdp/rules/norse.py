@@ -643,13 +643,6 @@ def event_update(
     rows_on, cols_on = zq != 0, zp != 0
     n_rows = jnp.sum(rows_on, dtype=jnp.int32)
     n_cols = jnp.sum(cols_on, dtype=jnp.int32)
-    pow_fn = power_half if half else power
-
-    def updated(w_part, hebb_plus, hebb_minus, params):
-        if p.stdp_algorithm == "multiplicative_pow" and half is None:
-            return apply_update(w_part, hebb_plus, hebb_minus, params)
-        return _apply_update(w_part, hebb_plus, hebb_minus, params, pow_fn)
-
     events = n_cols * (COLUMN_COST * n_post) + n_rows * n_pre <= n_post * n_pre
 
     def fallback(_, w):
@@ -671,7 +664,9 @@ def event_update(
             old = cut(w)
             hebb_plus = cut(zq[:, None]) * cut(tp[None])
             hebb_minus = cut(tq[:, None]) * cut(zp[None])
-            new = updated(old, hebb_plus, hebb_minus, _entries(p, w.shape, cut))
+            new = apply_update(
+                old, hebb_plus, hebb_minus, _entries(p, w.shape, cut), half
+            )
             if axis == 1:
                 new = jnp.where(rows_on[:, None], old, new)
             return jax.lax.dynamic_update_slice_in_dim(w, new, where[k], axis)
