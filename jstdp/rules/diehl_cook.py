@@ -211,8 +211,10 @@ class DiehlCookSTDP:
                 f"{type(connection).__name__}"
             )
         t, slots = state.step, self.slots
+        # Without delays (1, 1): the traces are read per neuron and per input,
+        # not per synapse.
         d = (
-            jnp.ones(w.shape, jnp.int32)
+            jnp.ones((1, 1), jnp.int32)
             if self.delays is None
             else jnp.asarray(self.delays).astype(jnp.int32)
         )
@@ -222,10 +224,9 @@ class DiehlCookSTDP:
 
         # Depression: the presynaptic spikes of step t - lag land now.
         m = t - self.lag
-        spiked = state.pre_last[m % slots] == m  # (batch, n_pre)
-        if self.lag == 0:
-            spiked = z_pre > 0
-        seen = m + d - 1  # (n_post, n_pre): the step before each arrival
+        # (batch, n_pre)
+        spiked = (z_pre > 0) if self.lag == 0 else (state.pre_last[m % slots] == m)
+        seen = m + d - 1  # (n_post, n_pre) or (1, 1): the step before each arrival
         columns = jnp.arange(w.shape[0])[:, None]
         last = post_last[seen % slots, :, columns]  # (n_post, n_pre, batch)
         post1 = trace(seen[..., None] - last, dt, self.tau_post1_inv)
