@@ -107,9 +107,8 @@ def check_concrete(p: STDPParameters, dt: ArrayLike) -> None:
     values = {}
     for name in NUMERIC_FIELDS:
         leaf = getattr(p, name)
-        if not isinstance(leaf, jax.core.Tracer):
-            v.real(f"p_stdp.{name}", leaf)
-        values[name] = v.concrete(leaf)
+        traced = isinstance(leaf, jax.core.Tracer)
+        values[name] = None if traced else v.real(f"p_stdp.{name}", leaf)
     for name, value in values.items():
         if value is not None and not np.all(np.isfinite(value)):
             raise ValueError(f"p_stdp.{name} must be finite, got {getattr(p, name)!r}")
