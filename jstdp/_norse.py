@@ -189,10 +189,9 @@ def _step_conv2d(z_pre, z_post, w, state_stdp, p_stdp, dt, paths, unfold_method)
     check_rank("z_pre", z_pre, 4, "(batch, C_in, H, W)")
     check_rank("z_post", z_post, 4, "(batch, C_out, H_out, W_out)")
     check_rank("w", w, 4, "(C_out, C_in, kh, kw)")
-    batch, c_in, _, _ = jnp.shape(z_pre)
-    c_out, _, kh, kw = jnp.shape(w)
-    check_shape("w", jnp.shape(w), (c_out, c_in, kh, kw))
+    batch = jnp.shape(z_pre)[0]
     conv = p_stdp.conv2d(unfold_method)
+    # checks w against z_pre: "w must have shape (C_out, C_in, kh, kw), got ..."
     out_shape = conv.output_shape(jnp.shape(z_pre)[1:], jnp.shape(w))
     check_shape("z_post", jnp.shape(z_post), (batch, *out_shape))
     check_shape("state_stdp.t_pre", jnp.shape(state_stdp.t_pre), jnp.shape(z_pre))
