@@ -173,8 +173,8 @@ class _STDPLayer(nnx.Module):
                 lacks ``initial_state`` / ``step``.
         """
         p_stdp = self.p_stdp if p_stdp is None else _check_stdp(p_stdp)
-        dt = self.dt if dt is None else v.time_step(dt)
-        check_concrete(p_stdp, dt)
+        dt = self.dt if dt is None else dt
+        check_concrete(p_stdp, dt)  # checks dt first (v.time_step)
         v.validate_parameters(p_stdp, dt)
         if p_neuron is not None:
             if not all(
