@@ -15,6 +15,11 @@ from jstdp._pytree import pytree
 _MANTISSA = {np.dtype(np.float32): (32, 23), np.dtype(np.float64): (64, 52)}
 
 
+def _spike_dtype(x: jax.Array) -> jnp.dtype:
+    """Spikes come in ``x``'s floating dtype, float32 for integer ``x``."""
+    return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.dtype(jnp.float32)
+
+
 def poisson_step(
     key: jax.Array, rates_hz: ArrayLike, dt: ArrayLike = 0.001
 ) -> jax.Array:
@@ -34,7 +39,7 @@ def poisson_step(
     rates = jnp.asarray(rates_hz)
     if jnp.issubdtype(rates.dtype, jnp.complexfloating):
         raise TypeError(f"rates_hz must be real, got {rates.dtype}")
-    dtype = rates.dtype if jnp.issubdtype(rates.dtype, jnp.floating) else jnp.float32
+    dtype = _spike_dtype(rates)
     u = jax.random.uniform(key, rates.shape, dtype)
     return (u < rates.astype(dtype) * jnp.asarray(dt, dtype)).astype(dtype)
 
@@ -107,7 +112,7 @@ def poisson_steps(
         (float32 for integer rates).
     """
     rates = jnp.asarray(rates_hz)
-    dtype = rates.dtype if jnp.issubdtype(rates.dtype, jnp.floating) else jnp.float32
+    dtype = _spike_dtype(rates)
     rates = rates.astype(dtype)
     threshold = poisson_threshold(key, rates, dt, dtype)
     if threshold is not None:
@@ -146,7 +151,7 @@ def poisson_encode(
     x = jnp.asarray(input_values)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
         raise TypeError(f"input_values must be real, got {x.dtype}")
-    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
+    dtype = _spike_dtype(x)
     u = jax.random.uniform(key, (seq_length, *x.shape), dtype)
     limit = jnp.asarray(dt, dtype) * jnp.asarray(f_max, dtype) * x.astype(dtype)
     return (u < limit[None]).astype(dtype)
