@@ -104,9 +104,7 @@ def _snapshot(s: NetworkState | ReplayState) -> Record:
 
 
 def _weights(w: ArrayLike, layer: str) -> jax.Array:
-    w = jnp.asarray(w)
-    if not jnp.issubdtype(w.dtype, jnp.floating):
-        raise TypeError(f"w must have a floating dtype, got {w.dtype}")
+    w = v.floating_array("w", w)
     if layer == "linear":
         check_rank("w", w, 2, "(n_post, n_pre)")
     else:

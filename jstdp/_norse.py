@@ -151,9 +151,7 @@ def prepare(w, state, p, dt, z_pre, z_post):
     Computation happens in ``w.dtype``: parameters, ``dt``, traces and spikes
     (bool, int or float, graded values allowed) are cast to it.
     """
-    w = jnp.asarray(w)
-    if not jnp.issubdtype(w.dtype, jnp.floating):
-        raise TypeError(f"w must have a floating dtype, got {w.dtype}")
+    w = v.floating_array("w", w)
     dtype = w.dtype
     for name, t in (("t_pre", state.t_pre), ("t_post", state.t_post)):
         if jnp.issubdtype(jnp.result_type(t), jnp.complexfloating):

@@ -607,9 +607,7 @@ def replay(
     connection = Dense() if connection is None else connection
     dt = v.time_step(dt)
     _check_options(save, progress, chunk_steps)
-    w = jnp.asarray(w)
-    if not jnp.issubdtype(w.dtype, jnp.floating):
-        raise TypeError(f"w must have a floating dtype, got {w.dtype}")
+    w = v.floating_array("w", w)
     w = jnp.asarray(w, w.dtype)
     dtype = w.dtype
     if callable(getattr(rule, "check_weights", None)):

@@ -206,6 +206,14 @@ def spikes(name: str, z: ArrayLike) -> jax.Array:
     return jnp.asarray(z)
 
 
+def floating_array(name: str, x: ArrayLike) -> jax.Array:
+    """``x`` as an array, or a TypeError unless its dtype is floating."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{name} must have a floating dtype, got {x.dtype}")
+    return x
+
+
 def floating_dtype(name: str, dtype: object) -> jnp.dtype:
     try:
         dtype = jnp.dtype(dtype)
