@@ -19,6 +19,7 @@ from jax.typing import ArrayLike
 
 from jstdp import _validation as v
 from jstdp._pytree import pytree, static
+from jstdp.connections._common import check_weight_shape as check_shape
 from jstdp.connections._common import pair
 from jstdp.connections.conv2d import UNFOLD_METHODS, Conv2d, UnfoldMethod
 from jstdp.connections.dense import Dense
@@ -137,12 +138,6 @@ def check_rank(name: str, x: ArrayLike, rank: int, layout: str) -> None:
         raise ValueError(
             f"{name} must have rank {rank} {layout}, got shape {np.shape(x)}"
         )
-
-
-def check_shape(name: str, got: tuple[int, ...], want: tuple[int, ...]) -> None:
-    """Raise a ValueError naming ``name`` when a static shape is wrong."""
-    if tuple(got) != tuple(want):
-        raise ValueError(f"{name} must have shape {tuple(want)}, got {tuple(got)}")
 
 
 def prepare(w, state, p, dt, z_pre, z_post):
