@@ -49,6 +49,7 @@ from jstdp.experiments import DiehlCookConfig, diehl_cook_network  # noqa: E402
 from jstdp.experiments import _diehl_cook_sim as sim  # noqa: E402
 from jstdp.experiments.diehl_cook import (  # noqa: E402
     TRAIN_CHUNK,
+    _keys,
     _programs,
     diehl_cook_data,
 )
@@ -70,7 +71,7 @@ class JstdpTrainer:
         self.config = config
         self.train, _ = diehl_cook_data(config)
         self.programs = _programs(config)
-        self.key = jax.random.split(jax.random.key(config.seed), 4)[1]
+        self.key = _keys(config)[1]  # the training key of jstdp diehl-cook
         state = sim.initial_state(config, self.programs.w0)
         self.carry = (state, jnp.zeros((config.neurons,), jnp.float32))
         self.done = 0

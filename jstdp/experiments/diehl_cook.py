@@ -193,9 +193,15 @@ class _Programs:
 
 
 @functools.lru_cache(maxsize=4)
+def _keys(config: DiehlCookConfig) -> jax.Array:
+    """The run's four keys: initial weights and delays, training, labelling,
+    testing."""
+    return jax.random.split(jax.random.key(config.seed), 4)
+
+
 def _programs(config: DiehlCookConfig) -> _Programs:
     """Built once per configuration (a second run reuses the compiled code)."""
-    k_init = jax.random.split(jax.random.key(config.seed), 4)[0]
+    k_init = _keys(config)[0]
     w0, delays = config.initial_weights(k_init)
     net = diehl_cook_network(config, w0, delays)
     narrow = sim.Model(config, delays, NARROW)
@@ -331,7 +337,7 @@ def diehl_cook(
     start = time.perf_counter()
     train, test = diehl_cook_data(config) if data is None else data
     n_train, n = len(train.labels), config.neurons
-    _, k_train, k_label, k_test = jax.random.split(jax.random.key(config.seed), 4)
+    _, k_train, k_label, k_test = _keys(config)
     programs = _programs(config)
     state = sim.initial_state(config, programs.w0)
     carry = (state, jnp.zeros((n,), jnp.float32))
