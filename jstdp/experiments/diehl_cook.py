@@ -192,13 +192,13 @@ class _Programs:
     compiled: dict = dataclasses.field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=4)
 def _keys(config: DiehlCookConfig) -> jax.Array:
     """The run's four keys: initial weights and delays, training, labelling,
     testing."""
     return jax.random.split(jax.random.key(config.seed), 4)
 
 
+@functools.lru_cache(maxsize=4)
 def _programs(config: DiehlCookConfig) -> _Programs:
     """Built once per configuration (a second run reuses the compiled code)."""
     k_init = _keys(config)[0]
