@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -35,12 +35,7 @@ from jstdp.connections.dense import Dense
 Algorithm = Literal[
     "additive", "additive_step", "multiplicative_pow", "multiplicative_relu"
 ]
-ALGORITHMS: tuple[str, ...] = (
-    "additive",
-    "additive_step",
-    "multiplicative_pow",
-    "multiplicative_relu",
-)
+ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 NUMERIC_FIELDS: tuple[str, ...] = (
     "a_pre",
     "a_post",
