@@ -11,6 +11,7 @@ never imports torch or ``flax.nnx``.
 """
 
 from jstdp import connections, neurons, rules
+from jstdp._event_loop import run_linear_events
 from jstdp._loops import (
     Record,
     RunState,
@@ -38,6 +39,7 @@ from jstdp.neurons import (
     poisson_step,
     superspike,
 )
+from jstdp.neurons.poisson_events import poisson_event_spikes
 from jstdp.rules import ALGORITHMS, STDPState
 
 __version__ = "0.2.0"
@@ -71,12 +73,14 @@ __all__ = [
     "neurons",
     "parameter_grid",
     "poisson_encode",
+    "poisson_event_spikes",
     "poisson_step",
     "replay",
     "rules",
     "run",
     "run_conv2d",
     "run_linear",
+    "run_linear_events",
     "run_sweep",
     "simulate_conv2d",
     "simulate_linear",

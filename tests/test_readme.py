@@ -37,3 +37,17 @@ def test_nest_rules_example_runs_as_written():
     exec(compile(example("## NEST's plasticity rules"), "README.md", "exec"), scope)
     w = np.asarray(scope["w"])
     assert w.shape == (5, 20) and np.all((w >= 0) & (w <= 4)) and np.any(w != 1)
+
+
+def test_event_loop_example_runs_as_written():
+    """100 s of Song: the neuron fires at a plausible rate and additive STDP
+    has begun to split the weights (more near the bounds than at the start)."""
+    scope: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(example("- `run_linear_events`"), "README.md", "exec"), scope)
+    assert out.getvalue().strip().endswith("Hz")
+    rate = float(scope["state"].spike_count[0, 0]) / 100.0
+    assert 5 < rate < 60
+    w, w0 = np.asarray(scope["w"]), np.asarray(scope["w0"])
+    near = lambda x: np.mean((x < 0.1) | (x > 0.9))  # noqa: E731
+    assert near(w) > near(w0) + 0.1

@@ -52,6 +52,7 @@ from jstdp.connections import AllToAllButSelf, Dense, OneToOne
 from jstdp.experiments._diehl_cook_model import INPUTS, DiehlCookConfig
 from jstdp.neurons.adaptive import AdaptiveState
 from jstdp.neurons.conductance import ConductanceLIFState
+from jstdp.neurons.poisson_events import Events, input_events
 from jstdp.rules.diehl_cook import NEVER, trace
 from jstdp.rules.transforms import Normalize
 
@@ -104,22 +105,6 @@ class SimState:
     step: jax.Array
 
 
-class Events(NamedTuple):
-    """Input spikes of one presentation, in time order (then input index).
-
-    ``t``: ``(C,)`` int32 steps (relative; padding: a step past the end),
-    ``i``: ``(C,)`` int32 inputs (padding: 0), ``count``: how many are real,
-    ``ok``: whether the candidates covered the presentation, ``end``: the
-    position where the next round of candidates starts.
-    """
-
-    t: jax.Array
-    i: jax.Array
-    count: jax.Array
-    ok: jax.Array
-    end: jax.Array
-
-
 @pytree
 class Model:
     """The model's pieces, as the simulator uses them.
@@ -162,60 +147,6 @@ def initial_state(config: DiehlCookConfig, w: jax.Array) -> SimState:
 
 
 # --- input spikes ----------------------------------------------------------------
-
-
-def input_events(
-    key: jax.Array,
-    rates_hz: jax.Array,
-    dt: float,
-    steps: int,
-    capacity: int,
-    pad: int,
-    start: jax.Array | int = 0,
-) -> Events:
-    r"""Independent Bernoulli(``rate_i dt``) spikes of every input and step.
-
-    Thinning of a Bernoulli(``p``) process, ``p = max_i rate_i dt``, over the
-    positions ``q = step * A + r`` (``r``: rank among the ``A`` inputs with a
-    positive rate), from ``start`` on: gaps ``G = floor(log U / log(1 - p)) +
-    1``, each candidate kept with probability ``p_i / p``. When the
-    ``capacity`` candidates end before the presentation (``ok`` False), a next
-    round from ``end`` (another key) draws the rest: the gaps are memoryless.
-
-    Args:
-        key: a ``jax.random`` key.
-        rates_hz: ``(784,)`` rates.
-        dt: time step, s.
-        steps: presentation steps.
-        capacity: candidates drawn.
-        pad: the step given to padding events.
-        start: the first position of this round.
-    """
-    p = rates_hz.astype(jnp.float32) * jnp.float32(dt)
-    active = p > 0
-    n_active = jnp.sum(active).astype(jnp.int32)
-    order = jnp.argsort(~active, stable=True).astype(jnp.int32)  # active first
-    p_max = jnp.max(p)
-    total = steps * n_active
-    k_gap, k_keep = jax.random.split(key)
-    u = 1.0 - jax.random.uniform(k_gap, (capacity,), jnp.float32)  # (0, 1]
-    log_q = jnp.log1p(-jnp.clip(p_max, 2.0**-126, 1.0 - 2.0**-24))
-    gaps = jnp.floor(jnp.log(u) / log_q) + 1.0
-    gaps = jnp.where(p_max >= 1.0, 1.0, gaps)
-    cap = (total + 1).astype(jnp.float32)
-    gaps = jnp.where(p_max > 0, jnp.minimum(gaps, cap), cap)
-    q = start + jnp.cumsum(gaps.astype(jnp.int32)) - 1
-    inside = q < total
-    safe = jnp.maximum(n_active, 1)
-    i = order[jnp.where(inside, q % safe, 0)]
-    u_keep = jax.random.uniform(k_keep, (capacity,), jnp.float32)
-    keep = inside & (u_keep * p_max < p[i])
-    count = jnp.sum(keep).astype(jnp.int32)
-    slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
-    t_out = jnp.full((capacity,), pad, jnp.int32).at[slot].set(q // safe, mode="drop")
-    i_out = jnp.zeros((capacity,), jnp.int32).at[slot].set(i, mode="drop")
-    end = jnp.minimum(q[-1] + 1, total)
-    return Events(t_out, i_out, count, end >= total, end)
 
 
 def _rounds(
