@@ -300,7 +300,6 @@ def sample(
 
     exc_neuron, inh_neuron = c.exc_neuron(), c.inh_neuron()
     dt = jnp.float32(c.dt)
-    a_range = jnp.arange(cap.slots)
     tau_pre, tau1, tau2 = 1.0 / c.tau_pre, 1.0 / c.tau_post1, 1.0 / c.tau_post2
 
     def events_at(m, width: int):
@@ -312,24 +311,47 @@ def sample(
         clip = jax.lax.dynamic_slice(ev_clip, (o,), (width,))
         return idx, clip, jnp.arange(width) < count
 
+    def pairs(n_live, count, body, init):
+        """``body(q, r, k, acc)`` for the pairs (row ``r``, spike ``k``) of
+        the rows in use and the first ``n_live`` spikes, in the order of a
+        row-major scatter over ``(slots, width)`` (``count`` = rows * spikes
+        pairs): only the live ones, not the whole ``(slots, width)`` block."""
+        safe = jnp.maximum(n_live, 1)
+
+        def step(c):
+            q, acc = c
+            return q + 1, body(q // safe, q % safe, acc)
+
+        return jax.lax.while_loop(lambda c: c[0] < count, step, (0, init))[1]
+
     def land(a: _Loop, width: int, go: jax.Array) -> _Loop:
-        """Depression landing on the exact rows: input spikes of ``t - lag``."""
-        t, slots = a.t, a.slots
+        """Depression landing on the exact rows: input spikes of ``t - lag``.
+
+        One (row, spike) pair at a time, each new weight written just before
+        the next pair's read (XLA then updates ``slots`` in place)."""
+        t = a.t
         m = t - lag
         idx, _, live = events_at(m, width)
-        rows = a_range
-        mine = (rows < a.used) & (a.slot_since < t)
-        live = live[None, :] & mine[:, None] & go
-        g = slots[rows[:, None], idx[None, :]]  # (slots, width, 3)
-        seen = m + g[..., 2].astype(jnp.int32) - 1
-        last = a.post_ring[seen % ring_len, a.slot_neuron[:, None]]
-        post1 = trace(t0 + seen - last, dt, tau1)
-        new = jnp.clip(g[..., 0] - c.nu_pre * post1, 0.0, c.w_max)
-        # Dead entries (padding) may repeat a live input: drop them.
-        target = jnp.where(live, idx[None, :], INPUTS)
-        return a._replace(
-            slots=slots.at[rows[:, None], target, 0].set(new, mode="drop")
-        )
+        n_live = jnp.sum(live, dtype=jnp.int32)
+
+        def one(r, k, acc):
+            slots, (pr, pi, pv) = acc
+            slots = jax.lax.dynamic_update_slice(
+                slots, pv[None, None, None], (pr, pi, 0)
+            )
+            i = idx[k]
+            g = slots[r, i]  # weight, start weight, delay
+            seen = m + g[2].astype(jnp.int32) - 1
+            last = a.post_ring[seen % ring_len, a.slot_neuron[r]]
+            post1 = trace(t0 + seen - last, dt, tau1)
+            new = jnp.clip(g[0] - c.nu_pre * post1, 0.0, c.w_max)
+            return slots, (r, i, jnp.where(a.slot_since[r] < t, new, g[0]))
+
+        first = (jnp.int32(0), idx[0], a.slots[0, idx[0], 0])
+        count = jnp.where(go, a.used * n_live, 0)
+        slots, (pr, pi, pv) = pairs(n_live, count, one, (a.slots, first))
+        slots = jax.lax.dynamic_update_slice(slots, pv[None, None, None], (pr, pi, 0))
+        return a._replace(slots=slots)
 
     def update(a: _Loop, events: bool) -> tuple[_Loop, jax.Array]:
         """The neurons of step ``t`` and the rings; the landing unless wide.
@@ -357,18 +379,32 @@ def sample(
 
     def emit(a: _Loop, events: bool, go: jax.Array, width: int) -> _Loop:
         """Unless not ``go``: step ``t``'s input spikes leave with the weights
-        after its STDP (the exact rows' drive is corrected); ``t += 1``."""
+        after its STDP (the exact rows' drive is corrected, a pair at a time
+        as in :func:`land`); ``t += 1``."""
         t, drive = a.t, a.drive
         if events:
             idx, clip, live = events_at(t, width)
-            rows = a_range
-            live = live[None, :] & (rows < a.used)[:, None] & go
-            g = a.slots[rows[:, None], idx[None, :]]
-            base = jnp.where(clip[None, :], jnp.minimum(g[..., 1], c.w_max), g[..., 1])
-            arrive = t + g[..., 2].astype(jnp.int32)
-            drive = drive.at[arrive, a.slot_neuron[:, None]].add(
-                jnp.where(live, g[..., 0] - base, 0.0), mode="drop"
-            )
+            n_live = jnp.sum(live, dtype=jnp.int32)
+            last_row = drive.shape[0] - 1
+
+            def one(r, k, acc):
+                drive, (pr, pj, pv) = acc
+                drive = jax.lax.dynamic_update_slice(drive, pv[None, None], (pr, pj))
+                g = a.slots[r, idx[k]]
+                base = jnp.where(clip[k], jnp.minimum(g[1], c.w_max), g[1])
+                arrive = t + g[2].astype(jnp.int32)
+                row, j = jnp.minimum(arrive, last_row), a.slot_neuron[r]
+                now = drive[row, j]  # past the last row: dropped
+                return drive, (
+                    row,
+                    j,
+                    jnp.where(arrive <= last_row, now + (g[0] - base), now),
+                )
+
+            first = (jnp.int32(0), jnp.int32(0), drive[0, 0])
+            count = jnp.where(go, a.used * n_live, 0)
+            drive, (pr, pj, pv) = pairs(n_live, count, one, (drive, first))
+            drive = jax.lax.dynamic_update_slice(drive, pv[None, None], (pr, pj))
         # Read the next step's drive after this step's writes (a read before
         # them would make XLA copy the whole queue every step).
         now = jnp.where(go, _row(drive, t + 1), a.now)
