@@ -31,7 +31,11 @@ them step by step), but most of the work of a step is skipped:
 - **Steps without an Ae spike** run in a loop without branches (a branch in
   every step would cost more than the step); a step with a spike, or with
   more input spikes than ``Capacity.per_step``, leaves it for the STDP of
-  the firing neurons and comes back.
+  the firing neurons and comes back. Within a step, the exact rows'
+  depression landings and drive corrections go one (row, input spike) pair
+  at a time over the live pairs only (none before the first Ae spike),
+  each write done just before the next pair's read, so that XLA updates
+  the rows and the drive queue in place.
 
 Capacities are static (:class:`Capacity`): input candidates per
 presentation, input spikes per step, rows of firing neurons. A sample that
