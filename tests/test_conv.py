@@ -359,3 +359,26 @@ def test_value_and_type_errors(kwargs, error, message):
     )
     with pytest.raises(error, match=message):
         jstdp.stdp_step_conv2d(**{**args, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "c_in, c_out, kernel, batch",
+    [(2, 32, 5, 8), (2, 4, 3, 3), (32, 64, 3, 2)],  # chunks of 4, 1; two products
+)
+def test_correlate_pair_is_the_two_correlates(c_in, c_out, kernel, batch):
+    """One batched product over chunks of (batch, position): the same sums in
+    another order, so equal to float rounding; above POSITIONS_FIRST_MAX, the
+    two products themselves."""
+    conn = jstdp.STDPParameters(convolutional=True, padding=1).conv2d()
+    keys = jax.random.split(jax.random.key(0), 4)
+    pre = [jax.random.uniform(k, (batch, c_in, 9, 9)) for k in keys[:2]]
+    out = 9 + 2 - kernel + 1
+    post = [jax.random.uniform(k, (batch, c_out, out, out)) for k in keys[2:]]
+    shape = (c_out, c_in, kernel, kernel)
+    got = conn.correlate_pair((post[0], pre[0]), (post[1], pre[1]), shape)
+    for g, q, p in zip(got, post, pre, strict=True):
+        want = conn.correlate(q, p, shape)
+        assert g.shape == shape
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5)
+        if c_out * c_in * kernel**2 > 2048:
+            np.testing.assert_array_equal(g, want)

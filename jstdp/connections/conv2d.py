@@ -17,6 +17,8 @@ UNFOLD_METHODS: tuple[str, ...] = ("conv", "slices", "patches")
 # result faster with both operands positions-first; larger results are faster
 # features-first (benchmarks/results.md, C-mnist and C-deep).
 POSITIONS_FIRST_MAX = 2048
+# Pieces of the (batch, position) axis in Conv2d.correlate_pair.
+CHUNKS = 4
 
 
 def conv_output_shape(
@@ -149,6 +151,37 @@ class Conv2d:
         batch, c_out = post.shape[:2]
         post = post.reshape(batch, c_out, post.shape[2] * post.shape[3])
         return self.hebbian(post, pre, tuple(w_shape[2:])).reshape(w_shape)
+
+    def correlate_pair(
+        self,
+        first: tuple[jax.Array, jax.Array],
+        second: tuple[jax.Array, jax.Array],
+        w_shape: tuple[int, ...],
+    ) -> tuple[jax.Array, jax.Array]:
+        """``(correlate(*first), correlate(*second))`` as one batched product.
+
+        With the ``"slices"`` fields, positions first (a small ``C_out x F``,
+        see ``POSITIONS_FIRST_MAX``; otherwise two products, which are faster
+        there), both ``(post, pre)`` pairs (shaped alike) are stacked and the
+        long ``(batch, position)`` axis is cut in
+        ``CHUNKS`` pieces that the product runs side by side (XLA:CPU spreads a
+        batched product over the cores; one long contraction into a small
+        ``C_out x F`` result it does not): the same sums, the positions added
+        in another order (float rounding).
+        """
+        kernel_hw = tuple(w_shape[2:])
+        c_out, features = w_shape[0], w_shape[1] * kernel_hw[0] * kernel_hw[1]
+        if self.unfold_method != "slices" or c_out * features > POSITIONS_FIRST_MAX:
+            return self.correlate(*first, w_shape), self.correlate(*second, w_shape)
+        post, pre = (jnp.stack([first[i], second[i]]) for i in (0, 1))
+        fields = jax.vmap(lambda x: self.receptive_fields(x, kernel_hw, True))(pre)
+        post = post.reshape(*post.shape[:3], -1).transpose(0, 1, 3, 2)
+        k = post.shape[1] * post.shape[2]  # (batch, position) pairs
+        n = next(c for c in (CHUNKS, 2, 1) if k % c == 0)
+        post = post.reshape(2, n, k // n, c_out)
+        fields = fields.reshape(2, n, k // n, features)
+        out = jnp.einsum("snki,snkj->snij", post, fields, precision=HIGHEST).sum(1)
+        return out[0].reshape(w_shape), out[1].reshape(w_shape)
 
     def unfold(self, x: jax.Array, kernel_hw: tuple[int, int]) -> jax.Array:
         """Receptive fields of ``x``, exactly ``torch.nn.functional.unfold``.

@@ -395,8 +395,13 @@ def update(
     )
     if isinstance(connection, Dense):
         return dense_update(w, z_pre, z_post, state, p, connection, paths), state
-    hebb_plus = connection.correlate(z_post, state.t_pre, w.shape)
-    hebb_minus = connection.correlate(state.t_post, z_pre, w.shape)
+    pair = getattr(connection, "correlate_pair", None)
+    if pair is not None:
+        first, second = (z_post, state.t_pre), (state.t_post, z_pre)
+        hebb_plus, hebb_minus = pair(first, second, w.shape)
+    else:
+        hebb_plus = connection.correlate(z_post, state.t_pre, w.shape)
+        hebb_minus = connection.correlate(state.t_post, z_pre, w.shape)
     return apply_update(w, hebb_plus, hebb_minus, p, paths.half), state
 
 
