@@ -43,6 +43,7 @@ from jax.typing import ArrayLike
 from jstdp import _validation as v
 from jstdp._loops import RunState
 from jstdp._norse import check_concrete
+from jstdp._run import _check_steps
 from jstdp.neurons.encoders import PoissonInput
 from jstdp.neurons.lif import LIFParameters
 from jstdp.neurons.poisson_events import check_inputs, fold_rounds
@@ -109,7 +110,8 @@ def run_linear_events(
         :func:`run_linear` and this function both continue from.
 
     Raises:
-        ValueError: shapes, bounds, ``delay``, ``steps`` or rates out of range.
+        ValueError: shapes, bounds, ``delay``, ``steps`` (or the step count
+            past int32) or rates out of range.
         TypeError: wrong types, or traced ``w`` / ``p_stdp`` (their bounds
             are checked before the run).
     """
@@ -136,6 +138,7 @@ def run_linear_events(
             )
     v.check_finite(p_neuron, "p_neuron")
     state = _initial(state, p_neuron, w, delay)
+    _check_steps(steps, state.step)
     w_out, state = _run(
         key, rates, w, p_stdp, p_neuron, jnp.asarray(dt, w.dtype), state,
         jnp.int32(steps), delay=delay, half=half,

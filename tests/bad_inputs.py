@@ -179,6 +179,7 @@ SECTIONS = {
     "lif": "Neurons: `lif_feed_forward_step`, `ConductanceLIFParameters.step`",
     "poisson": "Encoders: `poisson_step`, `poisson_encode`",
     "run": "Closed loops: `run_linear` / `run_conv2d`",
+    "events": "Event-driven closed loop: `run_linear_events`, `poisson_event_spikes`",
     "simulate": "Open loops: `simulate_linear` / `simulate_conv2d`",
     "sweep": "Sweeps: `parameter_grid`, `run_sweep`",
     "sharding": "Sharded runs: `Sharding`, `run(sharding=)`, `memory_per_device`, "

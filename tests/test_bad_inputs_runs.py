@@ -320,6 +320,166 @@ def run_steps_numpy_int():
     )
 
 
+# ------------------------------------------------------------------ events --
+
+
+def events(**changes):
+    args = dict(
+        inputs=PoissonInput(np.full((1, N_PRE), 10.0)),
+        w=jnp.full((1, N_PRE), 0.5),
+        p_stdp=None,
+        p_neuron=None,
+        dt=1e-3,
+        steps=T,
+        key=jax.random.key(0),
+    )
+    args.update(changes)
+    return jstdp.run_linear_events(**args)
+
+
+@case(
+    "events/inputs-array",
+    "`run_linear_events` given a spike array",
+    TypeError,
+    r"inputs must be jstdp.PoissonInput, got ndarray",
+)
+def events_inputs_array():
+    return events(inputs=spikes_seq((1, N_PRE)))
+
+
+@case("events/no-key", "no `key` (and none in the input)", ValueError, r"key")
+def events_no_key():
+    return events(key=None)
+
+
+@case("events/delay-2", "`delay=2`", ValueError, r"delay must be 0 or 1")
+def events_delay_2():
+    return events(delay=2)
+
+
+@case(
+    "events/two-neurons",
+    "`w` of shape `(2, n_pre)`",
+    ValueError,
+    r"w must be \(1, n_pre\) = \(1, 3\)",
+)
+def events_two_neurons():
+    return events(w=jnp.full((2, N_PRE), 0.5))
+
+
+@case(
+    "events/w-above-w_max",
+    "`w` above `w_max`",
+    ValueError,
+    r"w must lie within \[w_min, w_max\]",
+)
+def events_w_above_w_max():
+    return events(w=jnp.full((1, N_PRE), 1.5))
+
+
+@case(
+    "events/soft-bound",
+    "`STDPParameters(hardbound=False)`",
+    ValueError,
+    r"p_stdp.hardbound must be True",
+)
+def events_soft_bound():
+    return events(p_stdp=STDPParameters(hardbound=False))
+
+
+@case(
+    "events/per-synapse-eta",
+    "a per-synapse `eta_plus`",
+    ValueError,
+    r"p_stdp.eta_plus must be a scalar",
+)
+def events_per_synapse_eta():
+    return events(p_stdp=STDPParameters(eta_plus=jnp.full((1, N_PRE), 1e-3)))
+
+
+@case(
+    "events/rate-above-1-over-dt",
+    "a rate above `1 / dt`",
+    ValueError,
+    r"rates_hz must be finite, >= 0 and at most 1 / dt",
+)
+def events_rate_above_1_over_dt():
+    return events(inputs=PoissonInput(np.full((1, N_PRE), 2000.0)))
+
+
+@case(
+    "events/traced-w",
+    "`w` traced (`run_linear_events` under `jax.jit`)",
+    TypeError,
+    r"w must be concrete",
+)
+def events_traced_w():
+    return jax.jit(lambda w: events(w=w)[0])(jnp.full((1, N_PRE), 0.5))
+
+
+@case(
+    "events/pending-missing",
+    "a `RunState` of `delay=0` continued with `delay=1`",
+    ValueError,
+    r"state.pending must be \(1, 3\) input spikes for delay=1",
+)
+def events_pending_missing():
+    state = events(delay=0)[1]
+    return events(state=state)
+
+
+@case(
+    "events/continued-past-int32",
+    "a `RunState` whose step count would pass `2**31 - 1`",
+    ValueError,
+    r"would take the step count from 2147483645",
+)
+def events_continued_past_int32():
+    state = events()[1].replace(step=jnp.int32(2**31 - 3))
+    return events(state=state)
+
+
+@case(
+    "events/zero-steps",
+    "`steps=0`",
+    works="works: `w` unchanged",
+    check=lambda out: np.testing.assert_array_equal(out[0], 0.5),
+)
+def events_zero_steps():
+    return events(steps=0)
+
+
+@case(
+    "events/spikes-batch-2",
+    "`poisson_event_spikes` with rates `(2, n)`",
+    ValueError,
+    r"rates_hz must be \(n,\) or \(1, n\) \(one sample\), got shape \(2, 3\)",
+)
+def events_spikes_batch_2():
+    return jstdp.poisson_event_spikes(jax.random.key(0), np.ones((2, N_PRE)), 1e-3, T)
+
+
+@case(
+    "events/spikes-negative-rate",
+    "`poisson_event_spikes` with a negative rate",
+    ValueError,
+    r"rates_hz must be finite, >= 0",
+)
+def events_spikes_negative_rate():
+    rates = np.array([1.0, -1.0, 2.0])
+    return jstdp.poisson_event_spikes(jax.random.key(0), rates, 1e-3, T)
+
+
+@case(
+    "events/spikes-seed-as-key",
+    "`poisson_event_spikes` with an int seed as the key",
+    TypeError,
+    r"key must be a jax.random key",
+)
+def events_spikes_seed_as_key():
+    return jstdp.poisson_event_spikes(0, np.ones(N_PRE), 1e-3, T)
+
+
 @case(
     "simulate/zero-steps",
     "`simulate_linear` with `T = 0`",

@@ -9,7 +9,8 @@ steps match the Bernoulli process; heterogeneous rates are thinned right.
 ``run_linear_events`` gives ``run_linear``'s numbers on the same input spikes
 (``poisson_event_spikes``) up to float rounding, for every rule, both
 delays, LIF and conductance neurons, float32 and float64; its state
-continues in ``run_linear`` and back; bad inputs get clear errors.
+continues in ``run_linear`` and back. Bad inputs: ``tests/test_bad_inputs_runs.py``
+(``events/...``).
 """
 
 import math
@@ -189,69 +190,3 @@ def test_zero_steps_and_silent_inputs():
     w, s = jstdp.run_linear_events(inputs, w0, steps=500, key=jax.random.key(0))
     np.testing.assert_array_equal(w, w0)
     assert int(s.step) == 500 and int(s.spike_count[0, 0]) == 0
-
-
-# --- bad inputs -------------------------------------------------------------------
-
-
-def call(**change):
-    args = dict(
-        inputs=jstdp.PoissonInput(jnp.full((1, 4), 10.0)),
-        w=jnp.full((1, 4), 0.5),
-        p_stdp=None,
-        p_neuron=None,
-        dt=1e-3,
-        steps=10,
-        key=jax.random.key(0),
-    )
-    args.update(change)
-    return jstdp.run_linear_events(**args)
-
-
-@pytest.mark.parametrize(
-    "change, error, match",
-    [
-        (
-            dict(inputs=jnp.ones((10, 1, 4))),
-            TypeError,
-            "inputs must be jstdp.PoissonInput",
-        ),
-        (dict(key=None), ValueError, "key"),
-        (dict(steps=-1), ValueError, "steps must be an int >= 0"),
-        (dict(delay=2), ValueError, "delay must be 0 or 1"),
-        (dict(w=jnp.full((2, 4), 0.5)), ValueError, r"w must be \(1, n_pre\)"),
-        (
-            dict(w=jnp.full((1, 4), 1.5)),
-            ValueError,
-            r"w must lie within \[w_min, w_max\]",
-        ),
-        (
-            dict(w=jnp.ones((1, 4), jnp.int32)),
-            TypeError,
-            "w must have a floating dtype",
-        ),
-        (dict(p_stdp=jstdp.STDPParameters(hardbound=False)), ValueError, "hardbound"),
-        (
-            dict(p_stdp=jstdp.STDPParameters(eta_plus=jnp.full((1, 4), 1e-3))),
-            ValueError,
-            "p_stdp.eta_plus must be a scalar",
-        ),
-        (dict(p_stdp="stdp"), TypeError, "p_stdp must be jstdp.STDPParameters"),
-        (dict(p_neuron=object()), TypeError, "p_neuron must have"),
-        (
-            dict(inputs=jstdp.PoissonInput(jnp.full((1, 4), 2000.0))),
-            ValueError,
-            "rates_hz must be finite, >= 0 and at most 1 / dt",
-        ),
-        (dict(dt=0.0), ValueError, "dt must be positive"),
-        (dict(state="state"), TypeError, "state must be jstdp.RunState"),
-    ],
-)
-def test_bad_inputs(change, error, match):
-    with pytest.raises(error, match=match):
-        call(**change)
-
-
-def test_traced_weights_are_refused():
-    with pytest.raises(TypeError, match="w must be concrete"):
-        jax.jit(lambda w: call(w=w)[0])(jnp.full((1, 4), 0.5))

@@ -217,8 +217,8 @@ def check_inputs(
         )
     v.require(
         "rates_hz",
-        {"rates_hz": rates, "dt": dt},
-        lambda r, d: (r >= 0) & (r * d <= 1),
-        "be finite, >= 0 and at most 1 / dt (one spike per step)",
+        {"rates_hz": rates},
+        lambda r: (r >= 0) & (r * dt <= 1),
+        f"be finite, >= 0 and at most 1 / dt = 1 / {dt} (one spike per step)",
     )
     return rates.astype(jnp.float32), dt, steps
