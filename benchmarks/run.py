@@ -325,7 +325,7 @@ def song(cfg):
     # The event-driven loop: 50x the steps (a call costs ~2.5 ms besides the
     # loop, as long as ~25,000 steps of it).
     event_steps = 50 * steps
-    events_run = wk.jstdp_song_events(event_steps)
+    events_run = wk.jstdp_song(event_steps, events=True)
     _seconds(events_run)  # compiles
     events_s = [_seconds(events_run)[0] for _ in range(5)]
     default_xla = _song_default_xla(steps, 3)

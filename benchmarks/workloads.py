@@ -255,38 +255,23 @@ SONG_STDP = dict(
 )
 
 
-def jstdp_song(steps: int, seed: int = 0) -> Runner:
-    """``run_linear`` with ``PoissonInput`` and the conductance LIF neuron."""
+def jstdp_song(steps: int, seed: int = 0, events: bool = False) -> Runner:
+    """``run_linear`` with ``PoissonInput`` and the conductance LIF neuron; with
+    ``events``, ``run_linear_events``: the same neuron, rule and initial
+    weights, the inputs drawn as events (the same Bernoulli process, another
+    random stream)."""
     p = jstdp.STDPParameters(stdp_algorithm="additive", hardbound=True, **SONG_STDP)
     neuron = jstdp.ConductanceLIFParameters()
     rates = jnp.full((1, SONG_INPUTS), SONG_RATE_HZ, jnp.float32)
     w0 = jnp.asarray(np.random.default_rng(seed).random((1, SONG_INPUTS)), jnp.float32)
     key = jax.random.key(seed)
+    loop = jstdp.run_linear_events if events else jstdp.run_linear
 
     def run() -> np.ndarray:
-        w, _, _ = jstdp.run_linear(
+        out = loop(
             jstdp.PoissonInput(rates), w0, p, neuron, SONG_DT, steps=steps, key=key
         )
-        return jax.block_until_ready(w)
-
-    return run
-
-
-def jstdp_song_events(steps: int, seed: int = 0) -> Runner:
-    """:func:`jstdp_song`'s model with ``run_linear_events``: the same
-    neuron, rule and initial weights; the inputs drawn as events (the same
-    Bernoulli process, another random stream)."""
-    p = jstdp.STDPParameters(stdp_algorithm="additive", hardbound=True, **SONG_STDP)
-    neuron = jstdp.ConductanceLIFParameters()
-    rates = jnp.full((1, SONG_INPUTS), SONG_RATE_HZ, jnp.float32)
-    w0 = jnp.asarray(np.random.default_rng(seed).random((1, SONG_INPUTS)), jnp.float32)
-    key = jax.random.key(seed)
-
-    def run() -> np.ndarray:
-        w, _ = jstdp.run_linear_events(
-            jstdp.PoissonInput(rates), w0, p, neuron, SONG_DT, steps=steps, key=key
-        )
-        return jax.block_until_ready(w)
+        return jax.block_until_ready(out[0])
 
     return run
 

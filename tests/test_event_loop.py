@@ -62,13 +62,13 @@ def test_certain_and_impossible_inputs(rounds, request):
 
 @pytest.mark.parametrize("rounds", ["default", "small"])
 def test_bernoulli_statistics(rounds, request):
-    """1000 inputs at 10 Hz, 0.1 ms: mean rate, Binomial(1000, 1e-3) counts
+    """200 inputs at 50 Hz, 0.1 ms: mean rate, Binomial(200, 5e-3) counts
     per step, no correlation between consecutive steps or inputs."""
     if rounds == "small":
         request.getfixturevalue("small_rounds")
-    steps, n, p = 200_000, 1000, 1e-3
+    steps, n, p = 100_000, 200, 5e-3
     z = np.asarray(
-        jstdp.poisson_event_spikes(jax.random.key(1), song_inputs(), DT, steps)
+        jstdp.poisson_event_spikes(jax.random.key(1), song_inputs(n, 50.0), DT, steps)
     )
     z = z[:, 0]
     total = z.sum()
@@ -82,7 +82,7 @@ def test_bernoulli_statistics(rounds, request):
     lag = np.corrcoef(per_step[:-1], per_step[1:])[0, 1]
     assert abs(lag) < 5 / np.sqrt(steps)
     per_input = z.sum(0)  # Binomial(steps, p) each
-    assert abs(per_input.var() / (steps * p * (1 - p)) - 1) < 0.2
+    assert abs(per_input.var() / (steps * p * (1 - p)) - 1) < 0.45  # 4.5 sd
 
 
 def test_thinning_follows_each_rate():

@@ -175,7 +175,8 @@ class Conv2d:
             return self.correlate(*first, w_shape), self.correlate(*second, w_shape)
         post, pre = (jnp.stack([first[i], second[i]]) for i in (0, 1))
         fields = jax.vmap(lambda x: self.receptive_fields(x, kernel_hw, True))(pre)
-        post = post.reshape(*post.shape[:3], -1).transpose(0, 1, 3, 2)
+        length = post.shape[3] * post.shape[4]  # positions (a batch may be empty)
+        post = post.reshape(*post.shape[:3], length).transpose(0, 1, 3, 2)
         k = post.shape[1] * post.shape[2]  # (batch, position) pairs
         n = next(c for c in (CHUNKS, 2, 1) if k % c == 0)
         post = post.reshape(2, n, k // n, c_out)

@@ -18,6 +18,7 @@ drawn; :func:`poisson_event_spikes` writes them out as a ``(T, 1, n)`` array
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -191,7 +192,11 @@ def poisson_event_spikes(
         TypeError: ``key`` is not a ``jax.random`` key.
     """
     rates, dt, steps = check_inputs(key, rates_hz, dt, steps)
+    return _event_spikes(key, rates, dt, steps)
 
+
+@functools.partial(jax.jit, static_argnames="steps")
+def _event_spikes(key: jax.Array, rates: jax.Array, dt: Any, steps: int) -> jax.Array:
     def consume(z, t, i, begin, end):
         return z.at[jnp.where(t < end, t, steps), i].set(1.0, mode="drop")
 
