@@ -44,6 +44,7 @@ from jstdp import _validation as v
 from jstdp._loops import RunState
 from jstdp._norse import check_concrete
 from jstdp._run import _check_steps
+from jstdp.neurons import poisson_events
 from jstdp.neurons.encoders import PoissonInput
 from jstdp.neurons.lif import LIFParameters
 from jstdp.neurons.poisson_events import check_inputs, fold_rounds
@@ -139,9 +140,10 @@ def run_linear_events(
     v.check_finite(p_neuron, "p_neuron")
     state = _initial(state, p_neuron, w, delay)
     _check_steps(steps, state.step)
+    size = poisson_events.capacity(rates.shape[0])  # candidates per round
     w_out, state = _run(
         key, rates, w, p_stdp, p_neuron, jnp.asarray(dt, w.dtype), state,
-        jnp.int32(steps), delay=delay, half=half,
+        jnp.int32(steps), delay=delay, half=half, size=size,
     )  # fmt: skip
     return w_out, state
 
@@ -211,8 +213,8 @@ def _initial(state: RunState | None, p_neuron: Any, w: jax.Array, delay: int):
     )
 
 
-@functools.partial(jax.jit, static_argnames=("delay", "half"))
-def _run(key, rates, w, p, p_neuron, dt, state, steps, *, delay, half):
+@functools.partial(jax.jit, static_argnames=("delay", "half", "size"))
+def _run(key, rates, w, p, p_neuron, dt, state, steps, *, delay, half, size):
     n, dtype = w.shape[1], w.dtype
     c_pre = dt * p.tau_pre_inv  # the trace's Euler factor, as the rule has it
     log_decay = jnp.log1p(-c_pre)
@@ -332,7 +334,7 @@ def _run(key, rates, w, p, p_neuron, dt, state, steps, *, delay, half):
         count=state.spike_count[0, 0],
         z_last=jnp.zeros((n,), dtype) if delay == 0 else state.pending[0],
     )
-    s = fold_rounds(key, rates, dt, steps, consume, s)
+    s = fold_rounds(key, rates, dt, steps, consume, s, size)
     s = write(s)
     t_pre = trace(s.x, s.last, steps - 1)
     new = RunState(

@@ -154,6 +154,21 @@ def test_events_equal_dense_song(algorithm, mu, delay):
     assert np.mean(np.asarray(events[0] != w0)) > 0.9
 
 
+def test_events_equal_dense_across_rounds(small_rounds):
+    """Rounds of 2,000 candidates (~2,000 steps each at 10 Hz x 1000 inputs):
+    a step split between two rounds is run once, with all its spikes."""
+    rates = song_inputs()[0]
+    default = poisson_events._event_spikes(jax.random.key(5), rates, DT, 4000, 4096)
+    w0 = jax.random.uniform(jax.random.key(0), (1, 1000))
+    dense, events = both(
+        song_inputs(), w0, stdp(), jstdp.ConductanceLIFParameters(),
+        20_000, jax.random.key(5),
+    )  # fmt: skip
+    assert_close(dense, events, 1e-5)
+    small = jstdp.poisson_event_spikes(jax.random.key(5), song_inputs(), DT, 4000)
+    assert not np.array_equal(small, default)  # the rounds did change
+
+
 def test_events_equal_dense_lif_float64(x64):
     """Norse's LIF (current input) in float64: rounding only, ~1e-13."""
     w0 = jax.random.uniform(jax.random.key(1), (1, 200), jnp.float64)

@@ -125,6 +125,7 @@ def fold_rounds(
     steps: int,
     consume: Consumer,
     init: Any,
+    size: int,
 ) -> Any:
     """Draw every input spike of steps ``0 .. steps - 1`` round by round and
     hand each stretch of complete steps to ``consume``.
@@ -143,12 +144,12 @@ def fold_rounds(
         steps: steps to cover (an int).
         consume: the consumer.
         init: its initial carry.
+        size: candidates per round (static; :func:`capacity` of ``n``).
 
     Returns:
         The consumer's carry after the last step.
     """
     n = rates_hz.shape[0]
-    size = capacity(n)
     n_active = jnp.sum(rates_hz > 0).astype(jnp.int32)
     # A round looks at most this many steps ahead (positions below LIMIT).
     horizon_max = (LIMIT - 1) // jnp.maximum(n_active, 1) - 1
@@ -192,16 +193,16 @@ def poisson_event_spikes(
         TypeError: ``key`` is not a ``jax.random`` key.
     """
     rates, dt, steps = check_inputs(key, rates_hz, dt, steps)
-    return _event_spikes(key, rates, dt, steps)
+    return _event_spikes(key, rates, dt, steps, capacity(rates.shape[0]))
 
 
-@functools.partial(jax.jit, static_argnames="steps")
-def _event_spikes(key: jax.Array, rates: jax.Array, dt: Any, steps: int) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("steps", "size"))
+def _event_spikes(key, rates, dt, steps: int, size: int) -> jax.Array:
     def consume(z, t, i, begin, end):
         return z.at[jnp.where(t < end, t, steps), i].set(1.0, mode="drop")
 
     zeros = jnp.zeros((steps, rates.shape[0]), jnp.float32)
-    return fold_rounds(key, rates, dt, steps, consume, zeros)[:, None, :]
+    return fold_rounds(key, rates, dt, steps, consume, zeros, size)[:, None, :]
 
 
 def check_inputs(
