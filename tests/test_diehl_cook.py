@@ -133,7 +133,7 @@ def test_frozen_counts_equal_the_reference_without_learning(small, digits):
         z = sim.dense_input(keys[k], rates, narrow)
         state = sim.initial_state(SMALL, w)
         exc, inh = sim.rest_state(SMALL, theta)
-        s = sim.network_state(net, narrow, state.replace(exc=exc, inh=inh), w)
+        s = sim.network_state(net, state.replace(exc=exc, inh=inh), w)
         s, _ = jstdp.run(net, z, state=s, dt=SMALL.dt, learning=False)
         np.testing.assert_array_equal(got[k], s.counts["Ae"][0])
     assert float(got.sum()) > 0

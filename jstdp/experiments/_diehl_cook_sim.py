@@ -128,6 +128,11 @@ class Model:
         return self.delays.shape[0]
 
     @property
+    def ring(self) -> int:
+        """Steps of spike history kept (``DiehlCookSTDP.slots``: ``lag + 2``)."""
+        return self.config.lag + 2
+
+    @property
     def pad(self) -> int:
         """The step of padding events: never reached, never landing."""
         c = self.config
@@ -267,7 +272,7 @@ def sample(
     """
     c, cap = model.config, model.capacity
     n, present, rest, lag = model.n, c.present_steps, c.rest_steps, c.lag
-    ring_len = lag + 2
+    ring_len = model.ring
     busy = present + lag  # every input spike has landed after this step
     t0 = state.step
     w = Normalize(c.norm)(state.w, Dense())
@@ -641,12 +646,12 @@ def _end_weights(
 # --- the reference path ----------------------------------------------------------
 
 
-def network_state(net: Any, model: Model, state: SimState, w: jax.Array) -> Any:
+def network_state(net: Any, state: SimState, w: jax.Array) -> Any:
     """``state`` (with input weights ``w``) as the reference network's
     :class:`jstdp.NetworkState`, between two samples."""
-    c = model.config
     fresh = net.init(1, jnp.float32)
-    ring = lambda last: jnp.broadcast_to(last, (c.lag + 2, 1, *last.shape))  # noqa: E731
+    slots = fresh.rules["XeAe"].pre_last.shape[0]  # the rule's history
+    ring = lambda last: jnp.broadcast_to(last, (slots, 1, *last.shape))  # noqa: E731
     rule = fresh.rules["XeAe"].replace(
         step=state.step, pre_last=ring(state.pre_last), post_last=ring(state.post_last)
     )
@@ -659,10 +664,10 @@ def network_state(net: Any, model: Model, state: SimState, w: jax.Array) -> Any:
     )
 
 
-def sim_state(net_state: Any, lag: int) -> SimState:
+def sim_state(net_state: Any) -> SimState:
     """The reference network's state between two samples as a :class:`SimState`."""
     rule = net_state.rules["XeAe"]
-    last = (net_state.step - 1) % (lag + 2)
+    last = (net_state.step - 1) % rule.pre_last.shape[0]
     return SimState(
         w=net_state.weights["XeAe"],
         exc=net_state.neurons["Ae"],
@@ -684,13 +689,13 @@ def sample_reference(
 
     c = model.config
     w = Normalize(c.norm)(state.w, Dense())
-    s = network_state(net, model, state, w)
+    s = network_state(net, state, w)
     s, _ = run(net, spikes, state=s, dt=c.dt)
     pres = s.counts["Ae"][0]
     silence = jnp.zeros((c.rest_steps, 1, INPUTS), jnp.float32)
     s, _ = run(net, silence, state=s, dt=c.dt)
     counts = jnp.stack([pres, s.counts["Ae"][0] - pres]).astype(jnp.float32)
-    return sim_state(s, c.lag), counts
+    return sim_state(s), counts
 
 
 # --- frozen: labelling and testing ---------------------------------------------------
