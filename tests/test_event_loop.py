@@ -180,6 +180,25 @@ def test_events_equal_dense_lif_float64(x64):
     assert_close(dense, events, 1e-12)
 
 
+@pytest.mark.parametrize("delay", [0, 1])
+def test_events_equal_dense_busy_neuron(delay):
+    """Rates from 0 to 200 Hz (thinning), a LIF neuron firing often (the
+    dense branch in many steps), weights starting at the bounds."""
+    rates = jnp.linspace(0.0, 200.0, 300, dtype=jnp.float32)
+    w0 = jnp.where(
+        jnp.arange(300) % 3 == 0, 1.0, jnp.where(jnp.arange(300) % 3 == 1, 0.0, 0.5)
+    )
+    p = jstdp.STDPParameters(
+        stdp_algorithm="multiplicative_pow", mu=0.7, eta_plus=0.05, eta_minus=0.06
+    )
+    neuron = jstdp.LIFParameters(v_th=0.3)
+    dense, events = both(
+        rates, w0[None], p, neuron, 3000, jax.random.key(9), delay, 1e-3
+    )
+    assert int(events[1].spike_count[0, 0]) > 300  # fired in > 10% of steps
+    assert_close(dense, events, 1e-5)
+
+
 def test_state_continues_across_both_loops():
     """events (k1) -> dense (k2) equals events (k1) -> events (k2) up to
     rounding: the state (traces, neuron, pending spikes) hands over."""
