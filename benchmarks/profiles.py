@@ -69,10 +69,10 @@ def song(steps: int = 20_000) -> dict[str, float]:
     }
 
 
-def lbig(steps: int = 100) -> dict[str, float]:
-    """L-big, batch 1, additive, ms per step: 1% spiking on both sides, on
-    one side only (the rows or the columns of the event-driven update), on
-    neither (what a step costs without events)."""
+def lbig(steps: int = 100, rule: str = "additive") -> dict[str, float]:
+    """L-big, batch 1, ms per step: 1% spiking on both sides, on one side
+    only (the rows or the columns of the event-driven update), on neither
+    (what a step costs without events)."""
     wl = wk.Workload("L-big", 1, (4096,), (4096,), steps)
     data = wk.make_data(wl, p=wk.SPARSE_P)
     silent = np.zeros_like(data.z_pre)
@@ -83,7 +83,7 @@ def lbig(steps: int = 100) -> dict[str, float]:
         "no spikes": wk.Data(silent, silent, data.w),
     }
     return {
-        name: _us_per_step(wk.jstdp_open_loop(wl, "additive", d), steps, 5) / 1e3
+        name: _us_per_step(wk.jstdp_open_loop(wl, rule, d), steps, 5) / 1e3
         for name, d in cases.items()
     }
 
@@ -110,7 +110,12 @@ def kernels(name: str) -> dict[str, float]:
     def traces(zp, zq):  # the elementwise work of a step, without products
         return jnp.clip(w0 + 1e-3 * zp.sum() - 1e-3 * zq.sum(), 0.0, 1.0)
 
-    parts = {"whole step": wk.jstdp_open_loop(wl, "additive", data)}
+    parts = {
+        "whole step": wk.jstdp_open_loop(wl, "additive", data),
+        "whole step, multiplicative_pow": wk.jstdp_open_loop(
+            wl, "multiplicative_pow", data
+        ),
+    }
     if wl.conv:
         k = tuple(w0.shape[2:])
         parts["receptive fields of one operand"] = scanned(
@@ -155,12 +160,13 @@ def main() -> None:
         "event-driven loop (`run_linear_events`, inputs drawn as events, the "
         "same Bernoulli process) takes ~0.1 us for the whole step.",
         "",
-        "## L-big, batch 1, 1% activity (additive; ms per step)",
+        "## L-big, batch 1, 1% activity (ms per step)",
         "",
-        "| spikes | ms / step |",
-        "|---|---|",
+        "| spikes | additive | multiplicative_pow |",
+        "|---|---|---|",
     ]
-    lines += [f"| {k} | {v:.3f} |" for k, v in lbig().items()]
+    additive, power = lbig(), lbig(rule="multiplicative_pow")
+    lines += [f"| {k} | {v:.3f} | {power[k]:.3f} |" for k, v in additive.items()]
     lines += [
         "",
         "The event-driven update writes the rows of the ~41 postsynaptic spikes "
@@ -179,7 +185,7 @@ def main() -> None:
     ):
         lines += [
             "",
-            f"## {name} ({what}), additive, 5% activity (ms per step)",
+            f"## {name} ({what}), 5% activity (ms per step; parts: additive)",
             "",
             "| part | ms / step |",
             "|---|---|",
