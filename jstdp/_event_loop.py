@@ -44,6 +44,7 @@ from jstdp import _validation as v
 from jstdp._loops import RunState
 from jstdp._norse import check_concrete
 from jstdp._run import _check_steps
+from jstdp.connections.dense import Dense
 from jstdp.neurons import poisson_events
 from jstdp.neurons.encoders import PoissonInput
 from jstdp.neurons.lif import LIFParameters
@@ -131,12 +132,7 @@ def run_linear_events(
     v.ensure("delay", delay <= 1, delay, "0 or 1 (jstdp.run_linear takes longer)")
     w = _weights(w, rates.shape[0])
     p_stdp, half = _rule(p_stdp, w, dt)
-    for method in ("initial_state", "step"):
-        if not callable(getattr(p_neuron, method, None)):
-            raise TypeError(
-                f"p_neuron must have .initial_state(shape, dtype) and "
-                f".step(drive, state, dt); {type(p_neuron).__name__} has no {method}"
-            )
+    v.neuron("p_neuron", p_neuron)
     v.check_finite(p_neuron, "p_neuron")
     state = _initial(state, p_neuron, w, delay)
     _check_steps(steps, state.step)
@@ -280,8 +276,8 @@ def _run(key, rates, w, p, p_neuron, dt, state, steps, *, delay, half, size):
             )[1]
             before = trace(s.x, s.last, s.t - 1)
             jumped = before + c_pre * (-before + p.a_pre * z_pre)
-            x = jnp.where(z_pre > 0, jumped, trace(s.x, s.last, s.t))
-            w_new = apply_update(s.w, x, s.t_post * z_pre, p, half)
+            t_pre = jnp.where(z_pre > 0, jumped, trace(s.x, s.last, s.t))
+            w_new = apply_update(s.w, t_pre, s.t_post * z_pre, p, half)
             x = jnp.where(z_pre > 0, jumped, s.x)
             last = jnp.where(z_pre > 0, s.t, s.last)
             j = s.pending[0]  # written: a write of the values it has now
@@ -319,7 +315,7 @@ def _run(key, rates, w, p, p_neuron, dt, state, steps, *, delay, half, size):
     last0 = jnp.full((n,), -1, jnp.int32)
     drive0 = jnp.zeros((), dtype)
     if delay == 1:  # the spikes of the step before this call, as run_linear
-        drive0 = jnp.einsum("bj,ij->bi", state.pending, w, precision="highest")[0, 0]
+        drive0 = Dense().drive(state.pending, w)[0, 0]
     zero = jnp.zeros((), jnp.int32)
     s = _Step(
         t=zero,

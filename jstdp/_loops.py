@@ -251,12 +251,7 @@ def _run(layer, inputs, w, p_stdp, p_neuron, dt, steps, key, state, delay, optio
         raise TypeError(
             f"p_stdp must be jstdp.STDPParameters, got {type(p_stdp).__name__}"
         )
-    for method in ("initial_state", "step"):
-        if not callable(getattr(p_neuron, method, None)):
-            raise TypeError(
-                f"p_neuron must have .initial_state(shape, dtype) and "
-                f".step(drive, state, dt); {type(p_neuron).__name__} has no {method}"
-            )
+    v.neuron("p_neuron", p_neuron)
     check_concrete(p_stdp, dt)
     v.check_finite(p_neuron, "p_neuron")  # a NaN parameter would never spike
     delay = v.integer("delay", delay, 0)

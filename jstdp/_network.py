@@ -78,13 +78,7 @@ class Population:
 
     def __post_init__(self) -> None:
         v.name_string("Population.name", self.name)
-        for method in ("initial_state", "step"):
-            if not callable(getattr(self.neuron, method, None)):
-                raise TypeError(
-                    f"Population {self.name!r}: neuron must have "
-                    f".initial_state(shape, dtype) and .step(drive, state, dt); "
-                    f"{type(self.neuron).__name__} has no {method}"
-                )
+        v.neuron(f"Population {self.name!r}: neuron", self.neuron)
         object.__setattr__(
             self, "shape", _shape(f"Population {self.name!r} shape", self.shape)
         )

@@ -206,6 +206,16 @@ def spikes(name: str, z: ArrayLike) -> jax.Array:
     return jnp.asarray(z)
 
 
+def neuron(name: str, value: object) -> None:
+    """A TypeError unless ``value`` has the neuron protocol's two methods."""
+    for method in ("initial_state", "step"):
+        if not callable(getattr(value, method, None)):
+            raise TypeError(
+                f"{name} must have .initial_state(shape, dtype) and "
+                f".step(drive, state, dt); {type(value).__name__} has no {method}"
+            )
+
+
 def floating_array(name: str, x: ArrayLike) -> jax.Array:
     """``x`` as an array, or a TypeError unless its dtype is floating."""
     x = jnp.asarray(x)

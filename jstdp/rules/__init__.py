@@ -13,7 +13,10 @@ It has two methods::
 neuromodulator), already cast to ``w.dtype``, and returns the updated
 weights and state. It asks ``connection.correlate(post, pre, w.shape)`` for
 the batch-summed Hebbian products in the layout of ``w``, so one rule serves
-dense, conv2d, one-to-one and lateral connections.
+dense, conv2d, one-to-one and lateral connections. A connection may also
+offer ``correlate_pair((post, pre), (post2, pre2), w.shape)``, two such
+products at once (:class:`jstdp.connections.Conv2d`: one batched product);
+Norse's rule asks for it when it is there.
 
 Optionally a rule has ``prepare()`` (called before tracing, to fix static
 fast paths from what is known of its values), ``branches()`` (a
