@@ -190,6 +190,9 @@ def test_diehl_cook_help_lists_flags(capsys):
     for flag in ("--seed", "--mnist-dir", "--quick", "--out", "--json"):
         assert flag in out
     assert "excitatory neurons (default 100; --quick: 40)" in out
+    assert "as the code's 3 (default 3)" in out
+    assert "rate; the code's is 1e-4 (default 0.001)" in out
+    assert "rate; the code's is 1e-2 (default 0.1)" in out
     assert "(default: the bundled 5,000)" in out
 
 
@@ -198,6 +201,8 @@ def test_diehl_cook_help_lists_flags(capsys):
     [
         (["--neurons", "0"], "--neurons: neurons must be an int >= 1"),
         (["--epochs", "x"], "--epochs: expected an integer, got 'x'"),
+        (["--nu-post", "-0.1"], "--nu-post: nu_post must be a finite number >= 0, got -0.1"),
+        (["--nu-pre", "fast"], "--nu-pre: expected a number, got 'fast'"),
         (["--mnist-dir", "/no/such/dir"], "directory /no/such/dir: no such directory"),
         (["--train-samples", "4001"], "train_samples = 4001 and test_samples"),
     ],

@@ -90,6 +90,16 @@ class DiehlCookConfig:
 
     Deviations, and why:
 
+    - Learning rates ``nu_pre`` and ``nu_post`` ten times the code's (1e-4,
+      1e-2). The code sets them for MNIST's 60,000 digits (its schedule: 3
+      passes, 180,000 presentations, for 400 neurons); on the 4,000 bundled
+      digits they leave the weights blurred (a win moves a row by ~2%) and
+      most of a 400-neuron network unlearned. Measured, 3 passes (the
+      code's), split seed 0, seed 0: the code's rates give @R100P@ with 100
+      neurons and 58.2% with 400; ten times them @R100@ and 86.2%
+      (``benchmarks/diehl_cook.py --accuracy``). ``--nu-pre 1e-4 --nu-post
+      1e-2`` runs the code's rates.
+
     - Testing and label assignment present each sample from rest (``v`` at
       rest, no conductance, no rest period before it), batched with
       ``vmap``: inference is independent per sample. The code runs them one
@@ -119,10 +129,13 @@ class DiehlCookConfig:
         seed: the seed of initial weights, delays and input spikes.
         mnist_dir: a folder with the MNIST IDX files (``--mnist-dir``); empty:
             the bundled digits.
+        nu_pre, nu_post: the STDP rates (see the deviations).
     """
 
     neurons: int = option(100, "excitatory neurons", metavar="N", quick=QUICK_NEURONS)
-    epochs: int = option(1, "passes over the training samples", metavar="E")
+    epochs: int = option(
+        3, "passes over the training samples, as the code's 3", metavar="E"
+    )
     train_samples: int = option(
         0, "training samples (0: all of the split)", metavar="N", quick=800
     )
@@ -180,8 +193,13 @@ class DiehlCookConfig:
     delay_max_s: float = 10e-3  # delay['ee_input'] = (0 ms, 10 ms)
 
     # -- plasticity [O] -----------------------------------------------------------
-    nu_pre: float = 1e-4  # nu_ee_pre
-    nu_post: float = 1e-2  # nu_ee_post
+    # nu_ee_pre, nu_ee_post: 10 x the code's (see the deviations)
+    nu_pre: float = option(
+        1e-3, "STDP depression rate; the code's is 1e-4", metavar="NU"
+    )
+    nu_post: float = option(
+        1e-1, "STDP potentiation rate; the code's is 1e-2", metavar="NU"
+    )
     tau_pre: float = 20e-3  # tc_pre_ee
     tau_post1: float = 20e-3  # tc_post_1_ee
     tau_post2: float = 40e-3  # tc_post_2_ee

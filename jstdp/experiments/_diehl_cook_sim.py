@@ -215,6 +215,17 @@ def _base_weights(
     return jnp.where(first_landing <= step, jnp.minimum(w, w_max), w)
 
 
+def _depressed(
+    w: jax.Array, first: jax.Array, total: jax.Array, landed: jax.Array, w_max: float
+) -> jax.Array:
+    """``w`` after depressions of sum ``total``, the first ``first``, each
+    clipped to ``[0, w_max]`` as the rule does (where ``landed``): the first
+    clip also brings a weight above ``w_max`` down, the later ones can only
+    stop at 0, so ``max(min(w - first, w_max) - (total - first), 0)``."""
+    after = jnp.maximum(jnp.minimum(w - first, w_max) - (total - first), 0.0)
+    return jnp.where(landed, after, w)
+
+
 def _neurons(c, exc_neuron, inh_neuron, drive, exc, inh, z_exc, z_inh, dt):
     """One step of Ae (input ``drive``, inhibition from the last step's Ai
     spikes) and Ai (driven by the last step's Ae spikes): ``(z_exc, exc,
@@ -310,6 +321,10 @@ def sample(
     exc_neuron, inh_neuron = c.exc_neuron(), c.inh_neuron()
     dt = jnp.float32(c.dt)
     tau_pre, tau1, tau2 = 1.0 / c.tau_pre, 1.0 / c.tau_post1, 1.0 / c.tau_post2
+    c1 = jnp.float32(c.dt / c.tau_post1)
+    # Per (neuron, input): the age of post1 at an input spike of step 0's
+    # landing, decaying from the neuron's last spike before the sample.
+    age0 = (t0 - state.post_last)[:, None] + model.delays - 1
 
     def events_at(m, width: int):
         """``(idx, clip, live)`` of the first ``width`` input spikes of step
@@ -434,15 +449,29 @@ def sample(
             ok = a.ok & (k < cap.slots)
             k = jnp.minimum(k, cap.slots - 1)
             d = model.delays[j]
-            fresh = jnp.stack(
-                [
-                    _base_weights(w[j], first_landing, t, c.w_max),
+
+            def fresh(_):
+                """The row of ``j`` at its first spike: the depression of
+                the input spikes landed by now (``m + lag <= t``)."""
+
+                def early(acc, te, ie, real):
+                    return acc.at[ie].add(
+                        jnp.where(real, jnp.exp(-te.astype(jnp.float32) * c1), 0.0)
+                    )
+
+                landed_by = starts[jnp.clip(t - lag + 1, 0, busy)]
+                zeros = jnp.zeros((INPUTS,), jnp.float32)
+                sums = _over_events(ev, landed_by, cap.chunk, model.pad, early, zeros)
+                row = _depressed(
                     w[j],
-                    d.astype(jnp.float32),
-                ],
-                -1,
-            )
-            slot = jnp.where(new_slot, fresh, a.slots[k])
+                    c.nu_pre * trace(age0[j] + first_landing - lag, dt, tau1),
+                    c.nu_pre * trace(age0[j], dt, tau1) * sums,
+                    first_landing <= t,
+                    c.w_max,
+                )
+                return jnp.stack([row, w[j], d.astype(jnp.float32)], -1)
+
+            slot = jax.lax.cond(new_slot, fresh, lambda _: a.slots[k], None)
             # Each input's nearest spike at or before t - d_ij.
             seen = t - d
 
@@ -515,7 +544,7 @@ def sample(
     carry = _rest(carry, busy, present + rest, run, exc_neuron, inh_neuron, c, dt)
 
     rows = carry.slots[..., 0]
-    w_end = _end_weights(model, w, ev, first_landing, carry, rows, state.post_last, t0)
+    w_end = _end_weights(model, w, ev, first_landing, carry, rows, age0)
     new = SimState(
         w=w_end,
         exc=carry.exc,
@@ -598,49 +627,39 @@ def _end_weights(
     first_landing: jax.Array,
     carry: _Loop,
     rows: jax.Array,
-    post_last0: jax.Array,
-    t0: jax.Array,
+    age0: jax.Array,
 ) -> jax.Array:
-    r"""The weights after the sample: the exact rows of the neurons that fired,
-    and every neuron's depression from before its first spike, in closed
-    form: ``post1`` decays from its last spike ``L_i`` before the
-    presentation, so the spikes of input ``j`` at steps ``m`` take
+    r"""The weights after the sample: the exact rows of the neurons that fired
+    and, in closed form, the depression of the others: ``post1`` decays
+    from the last spike ``L_i`` before the presentation, so the spikes of
+    input ``j`` at steps ``m`` take
 
     .. math:: \nu_{pre} \sum_m e^{-(t_0 + m + d_{ij} - 1 - L_i) dt / \tau_1}
         = \nu_{pre}\, e^{-(t_0 + d_{ij} - 1 - L_i) dt / \tau_1}
           \sum_m e^{-m\, dt / \tau_1}
 
-    (all of them for a neuron that did not fire; for a row, those landing by
-    its first spike: ``m + lag <= since``), then clip.
+    (``age0`` = ``t_0 + d_ij - 1 - L_i``), each clipped (:func:`_depressed`).
     """
     c, cap = model.config, model.capacity
     c1 = jnp.float32(c.dt / c.tau_post1)
-    used = jnp.arange(cap.slots) < carry.used
-    slot_range = jnp.arange(cap.slots)[:, None]
+    dt, tau1 = jnp.float32(c.dt), 1.0 / c.tau_post1
 
-    def fold(acc, t, i, real):
-        quiet, early = acc
-        decay = jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0)
-        landed_early = (t[None, :] + c.lag <= carry.slot_since[:, None]) & used[:, None]
-        early = early.at[slot_range, i[None, :]].add(
-            jnp.where(landed_early, decay[None, :], 0.0)
+    def fold(quiet, t, i, real):
+        return quiet.at[i].add(
+            jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0)
         )
-        return quiet.at[i].add(decay), early
 
-    init = (
-        jnp.zeros((INPUTS,), jnp.float32),
-        jnp.zeros((cap.slots, INPUTS), jnp.float32),
+    zeros = jnp.zeros((INPUTS,), jnp.float32)
+    sums = _over_events(ev, ev.count, cap.chunk, model.pad, fold, zeros)
+    quiet = _depressed(
+        w,
+        c.nu_pre * trace(age0 + (first_landing - c.lag)[None, :], dt, tau1),
+        c.nu_pre * trace(age0, dt, tau1) * sums[None, :],
+        (first_landing < model.pad)[None, :],
+        c.w_max,
     )
-    quiet, early = _over_events(ev, ev.count, cap.chunk, model.pad, fold, init)
-    target = jnp.where(used, carry.slot_neuron, model.n)
-    sums = jnp.broadcast_to(quiet, (model.n, INPUTS))
-    sums = sums.at[target].set(early, mode="drop")
-    age = (t0 - post_last0)[:, None] + model.delays - 1  # (n, 784) at m = 0
-    dep = c.nu_pre * trace(age, jnp.float32(c.dt), 1.0 / c.tau_post1) * sums
-    landed = first_landing < model.pad
-    rest = _base_weights(w, first_landing, model.pad - 1, c.w_max)
-    fired = rest.at[target].set(rows, mode="drop")
-    return jnp.where(landed[None, :], jnp.clip(fired - dep, 0.0, c.w_max), fired)
+    target = jnp.where(jnp.arange(cap.slots) < carry.used, carry.slot_neuron, model.n)
+    return quiet.at[target].set(rows, mode="drop")
 
 
 # --- the reference path ----------------------------------------------------------
