@@ -21,10 +21,12 @@ them step by step), but most of the work of a step is skipped:
   (and only then), a neuron gets one of ``slots`` rows that follow its
   weights exactly (depression landings, potentiation, clipping), and the
   drive of every later input spike to it is corrected by (its weight now) -
-  (the weight in ``D``). The depression of the others (at most ``nu_pre *
-  5.5e-4`` per input spike, and their clip of weights above ``w_max``) is
-  applied in closed form at the end of the sample: their weights, and so the
-  drive, differ from the reference by at most ~1e-6 in the meantime.
+  (the weight in ``D``). A row starts from the neuron's weights after the
+  depression of the input spikes landed so far, and the others get theirs
+  at the end of the sample, both in closed form with the rule's clip after
+  each landing (:func:`_depressed`): the weights are the reference's up to
+  rounding. Only the drive of the others misses that depression in the
+  meantime (at most ``nu_pre * 5.5e-4`` per input spike).
 - **The rest** after the last delayed input spike has landed has no input
   and no landing: a step is the two neuron updates.
 
