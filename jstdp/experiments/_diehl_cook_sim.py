@@ -323,7 +323,6 @@ def sample(
     exc_neuron, inh_neuron = c.exc_neuron(), c.inh_neuron()
     dt = jnp.float32(c.dt)
     tau_pre, tau1, tau2 = 1.0 / c.tau_pre, 1.0 / c.tau_post1, 1.0 / c.tau_post2
-    c1 = jnp.float32(c.dt / c.tau_post1)
     # Per (neuron, input): the age of post1 at an input spike of step 0's
     # landing, decaying from the neuron's last spike before the sample.
     age0 = (t0 - state.post_last)[:, None] + model.delays - 1
@@ -456,14 +455,7 @@ def sample(
                 """The row of ``j`` at its first spike: the depression of
                 the input spikes landed by now (``m + lag <= t``)."""
 
-                def early(acc, te, ie, real):
-                    return acc.at[ie].add(
-                        jnp.where(real, jnp.exp(-te.astype(jnp.float32) * c1), 0.0)
-                    )
-
-                landed_by = starts[jnp.clip(t - lag + 1, 0, busy)]
-                zeros = jnp.zeros((INPUTS,), jnp.float32)
-                sums = _over_events(ev, landed_by, cap.chunk, model.pad, early, zeros)
+                sums = _decay_sums(model, ev, starts[jnp.clip(t - lag + 1, 0, busy)])
                 row = _depressed(
                     w[j],
                     c.nu_pre * trace(age0[j] + first_landing - lag, dt, tau1),
@@ -622,6 +614,18 @@ def _scatter_drive(
     return _over_events(ev, ev.count, model.capacity.chunk, model.pad, fold, zeros)
 
 
+def _decay_sums(model: Model, ev: Events, count: jax.Array) -> jax.Array:
+    """``(784,)``: per input, ``sum_m exp(-m dt / tau_post1)`` over its spikes
+    at steps ``m`` among the first ``count`` events."""
+    c1 = jnp.float32(model.config.dt / model.config.tau_post1)
+
+    def fold(acc, t, i, real):
+        return acc.at[i].add(jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0))
+
+    zeros = jnp.zeros((INPUTS,), jnp.float32)
+    return _over_events(ev, count, model.capacity.chunk, model.pad, fold, zeros)
+
+
 def _end_weights(
     model: Model,
     w: jax.Array,
@@ -643,16 +647,8 @@ def _end_weights(
     (``age0`` = ``t_0 + d_ij - 1 - L_i``), each clipped (:func:`_depressed`).
     """
     c, cap = model.config, model.capacity
-    c1 = jnp.float32(c.dt / c.tau_post1)
     dt, tau1 = jnp.float32(c.dt), 1.0 / c.tau_post1
-
-    def fold(quiet, t, i, real):
-        return quiet.at[i].add(
-            jnp.where(real, jnp.exp(-t.astype(jnp.float32) * c1), 0.0)
-        )
-
-    zeros = jnp.zeros((INPUTS,), jnp.float32)
-    sums = _over_events(ev, ev.count, cap.chunk, model.pad, fold, zeros)
+    sums = _decay_sums(model, ev, ev.count)
     quiet = _depressed(
         w,
         c.nu_pre * trace(age0 + (first_landing - c.lag)[None, :], dt, tau1),
