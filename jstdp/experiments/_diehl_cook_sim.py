@@ -218,13 +218,26 @@ def _base_weights(
 
 
 def _depressed(
-    w: jax.Array, first: jax.Array, total: jax.Array, landed: jax.Array, w_max: float
+    c: DiehlCookConfig,
+    w: jax.Array,
+    age: jax.Array,
+    first_landing: jax.Array,
+    sums: jax.Array,
+    landed: jax.Array,
 ) -> jax.Array:
-    """``w`` after depressions of sum ``total``, the first ``first``, each
-    clipped to ``[0, w_max]`` as the rule does (where ``landed``): the first
-    clip also brings a weight above ``w_max`` down, the later ones can only
-    stop at 0, so ``max(min(w - first, w_max) - (total - first), 0)``."""
-    after = jnp.maximum(jnp.minimum(w - first, w_max) - (total - first), 0.0)
+    r"""``w`` after the depression of the input spikes landed before the
+    neuron fires (where ``landed``), in closed form. ``post1`` decays from
+    the neuron's last spike, ``age`` steps before a landing of step 0, so
+    the landings of input ``j``'s spikes at steps ``m`` take ``d_m = nu_pre
+    e^{-(age + m) dt / tau_1}``: in all ``nu_pre e^{-age dt / tau_1}
+    sums`` (``sums``: :func:`_decay_sums`), the first (``m = first_landing -
+    lag``) ``d_1``. Each is clipped to ``[0, w_max]`` as the rule does: the
+    first clip also brings a weight above ``w_max`` down, the later ones can
+    only stop at 0, so ``max(min(w - d_1, w_max) - (total - d_1), 0)``."""
+    dt, tau1 = jnp.float32(c.dt), 1.0 / c.tau_post1
+    first = c.nu_pre * trace(age + first_landing - c.lag, dt, tau1)
+    total = c.nu_pre * trace(age, dt, tau1) * sums
+    after = jnp.maximum(jnp.minimum(w - first, c.w_max) - (total - first), 0.0)
     return jnp.where(landed, after, w)
 
 
@@ -457,11 +470,7 @@ def sample(
 
                 sums = _decay_sums(model, ev, starts[jnp.clip(t - lag + 1, 0, busy)])
                 row = _depressed(
-                    w[j],
-                    c.nu_pre * trace(age0[j] + first_landing - lag, dt, tau1),
-                    c.nu_pre * trace(age0[j], dt, tau1) * sums,
-                    first_landing <= t,
-                    c.w_max,
+                    c, w[j], age0[j], first_landing, sums, first_landing <= t
                 )
                 return jnp.stack([row, w[j], d.astype(jnp.float32)], -1)
 
@@ -635,26 +644,17 @@ def _end_weights(
     rows: jax.Array,
     age0: jax.Array,
 ) -> jax.Array:
-    r"""The weights after the sample: the exact rows of the neurons that fired
-    and, in closed form, the depression of the others: ``post1`` decays
-    from the last spike ``L_i`` before the presentation, so the spikes of
-    input ``j`` at steps ``m`` take
-
-    .. math:: \nu_{pre} \sum_m e^{-(t_0 + m + d_{ij} - 1 - L_i) dt / \tau_1}
-        = \nu_{pre}\, e^{-(t_0 + d_{ij} - 1 - L_i) dt / \tau_1}
-          \sum_m e^{-m\, dt / \tau_1}
-
-    (``age0`` = ``t_0 + d_ij - 1 - L_i``), each clipped (:func:`_depressed`).
-    """
+    """The weights after the sample: the exact rows of the neurons that fired,
+    and the others after the depression of all their landings
+    (:func:`_depressed`; ``age0`` ``(n, 784)``: ``t_0 + d_ij - 1 - L_i``)."""
     c, cap = model.config, model.capacity
-    dt, tau1 = jnp.float32(c.dt), 1.0 / c.tau_post1
-    sums = _decay_sums(model, ev, ev.count)
     quiet = _depressed(
+        c,
         w,
-        c.nu_pre * trace(age0 + (first_landing - c.lag)[None, :], dt, tau1),
-        c.nu_pre * trace(age0, dt, tau1) * sums[None, :],
+        age0,
+        first_landing[None, :],
+        _decay_sums(model, ev, ev.count)[None, :],
         (first_landing < model.pad)[None, :],
-        c.w_max,
     )
     target = jnp.where(jnp.arange(cap.slots) < carry.used, carry.slot_neuron, model.n)
     return quiet.at[target].set(rows, mode="drop")
