@@ -47,6 +47,9 @@ INT32_MAX = 2**31 - 1
 # DRAW_BYTES of random words per block (poisson_block): the same spikes as one
 # draw per step, without a rolled threefry loop in every step.
 DRAW_STEPS = 128
+# A rule's block body (``update_block``) for the steps of a run, except a rest
+# of fewer steps than this, which run one at a time.
+BLOCK_MIN = 8
 DRAW_BYTES = 1 << 20
 
 
@@ -124,7 +127,10 @@ def _steps(body, carry, xs, steps, save, draw=None):
 
 
 def _run_steps(body, carry, xs, steps, draw):
+    body, blocks = body if isinstance(body, tuple) else (body, None)
     plain = lambda c, x: (body(c, x), None)  # noqa: E731
+    if blocks is not None:
+        return _in_blocks(plain, blocks, carry, xs, steps)
     if draw is None:
         return jax.lax.scan(plain, carry, xs, steps)[0]
     if steps == 0:
@@ -142,6 +148,23 @@ def _run_steps(body, carry, xs, steps, draw):
         tail = jax.tree.map(lambda x: x[n * size :], xs)
         carry = jax.lax.scan(plain, carry, (tail, fn(carry, rem)), rem)[0]
     return carry
+
+
+def _in_blocks(plain, blocks, carry, xs, steps):
+    """``steps`` steps, ``size`` at a time through ``fn(carry, xb)`` (``xb``
+    with leading axis ``size``: the block body a rule may offer); a rest of
+    fewer than ``BLOCK_MIN`` steps one at a time."""
+    fn, size = blocks
+    size = min(size, steps)
+    if size < BLOCK_MIN:
+        return jax.lax.scan(plain, carry, xs, steps)[0]
+    n, rem = divmod(steps, size)
+    head = jax.tree.map(lambda x: x[: n * size].reshape(n, size, *x.shape[1:]), xs)
+    carry = jax.lax.scan(lambda c, xb: (fn(c, xb), None), carry, head, n)[0]
+    tail = jax.tree.map(lambda x: x[n * size :], xs)
+    if rem >= BLOCK_MIN:
+        return fn(carry, tail)
+    return jax.lax.scan(plain, carry, tail, rem)[0]
 
 
 def _with_branches(make_body, parts, carry, xs, steps, save, draw=None):
@@ -233,7 +256,19 @@ def _replay_scan(rule_transform, dt, carry, xs, *, steps, save, connection):
             w = w if transform is None else transform(w, connection)
             return ReplayState(w, rs, z_pre, z_post)
 
-        return body
+        offer = getattr(rule, "block_steps", None)
+        size = 0
+        if transform is None and callable(offer) and not xs[2]:
+            size = offer(connection, xs[0].shape[1], carry.w)
+        if not size:
+            return body
+
+        def block(state, x):  # size steps at once, as size calls of body
+            z_pre, z_post, _ = x
+            w, rs = rule.update_block(z_pre, z_post, state.w, state.rule, dt)
+            return ReplayState(w, rs, z_pre[-1], z_post[-1])
+
+        return body, (block, size)
 
     return _with_branches(make_body, (rule,), carry, xs, steps, save)
 

@@ -14,7 +14,11 @@ columns of spikes change, bit for bit the dense update, for every rule,
 per-synapse parameters, sparse and dense activity; they are used only when
 the initial weights are within the bounds, clipped every step, with no
 transform, and not under a trace. ``multiplicative_pow`` without a
-postsynaptic spike skips ``A_plus`` with the same numbers.
+postsynaptic spike skips ``A_plus`` with the same numbers. Replays in
+blocks of steps, tile by tile (``update_block``), equal the same replay
+step by step, bit for bit: every rule, float64, saves and chunks, a rest
+block and rest steps, a rest tile, a block with a step too crowded for the
+column lists; blocks only where events apply and parameters are scalars.
 
 ``jstdp.fast_cpu_loops`` changes no number (a subprocess with the XLA option
 against this process without it).
@@ -252,6 +256,93 @@ def test_pow_without_post_spikes_skips_a_plus():
     got, _, _ = jstdp.replay(skip, z_pre, z_post, w0)
     want, _, _ = jstdp.replay(dense, z_pre, z_post, w0)
     np.testing.assert_array_equal(got, want)
+
+
+# --- blocks of steps, tile by tile (open loop, batch 1) ---------------------------
+
+
+def _block_case(n_post=37, n_pre=4096, steps=150, pre=0.01, post=0.05, seed=0):
+    """Spikes that fit the column lists (``n_pre // 64`` per step) and ``w``;
+    37 rows: two tiles of 16 rows and a rest of 5."""
+    rng = np.random.default_rng(seed)
+    z_pre = jnp.asarray(rng.random((steps, 1, n_pre)) < pre, jnp.float32)
+    z_post = jnp.asarray(rng.random((steps, 1, n_post)) < post, jnp.float32)
+    return z_pre, z_post, jnp.asarray(rng.random((n_post, n_pre)), jnp.float32)
+
+
+def _steps_reference(rule, z_pre, z_post, w0, **kwargs):
+    """The same replay one step at a time (blocks off), after checking that
+    the replay under test takes blocks."""
+    from jstdp import _run
+
+    prepared = rule.prepare(w0)  # or, where mu is decided in the run, its variants
+    variants = (prepared.branches() or (None, prepared))[1:]
+    assert all(r.block_steps(Dense(), 1, w0) for r in variants)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_run, "BLOCK_MIN", 2**31)
+        jax.clear_caches()
+        out = jstdp.replay(rule, z_pre, z_post, w0, **kwargs)
+    jax.clear_caches()
+    return out
+
+
+@pytest.mark.parametrize(
+    "algorithm, mu",
+    [
+        ("additive", 0.0),
+        ("additive_step", 0.0),
+        ("multiplicative_pow", 0.5),
+        ("multiplicative_pow", 0.7),
+        ("multiplicative_relu", 1.0),
+    ],
+)
+def test_blocks_equal_steps_bit_for_bit(events_everywhere, algorithm, mu):
+    z_pre, z_post, w0 = _block_case(steps=150)  # blocks of 128 and 22 steps
+    rule = jstdp.rules.NorseSTDP(
+        stdp_algorithm=algorithm, mu=mu, eta_plus=0.02, eta_minus=0.025
+    )
+    got_w, got_s, _ = jstdp.replay(rule, z_pre, z_post, w0)
+    want_w, want_s, _ = _steps_reference(rule, z_pre, z_post, w0)
+    assert np.count_nonzero(got_w != w0) > 0.5 * w0.size  # both events changed w
+    np.testing.assert_array_equal(got_w, want_w)
+    np.testing.assert_array_equal(got_s.t_pre, want_s.t_pre)
+    np.testing.assert_array_equal(got_s.t_post, want_s.t_post)
+
+
+def test_blocks_float64_with_saves_and_chunks(events_everywhere, x64):
+    z_pre, z_post, w0 = _block_case(n_post=20, n_pre=2048, steps=90, seed=1)
+    w0 = w0.astype(jnp.float64)
+    rule = jstdp.rules.NorseSTDP(stdp_algorithm="multiplicative_pow", mu=0.5)
+    save = jstdp.Save(30, lambda s: s.w)
+    got = jstdp.replay(rule, z_pre, z_post, w0, save=save, chunk_steps=60)
+    want = _steps_reference(rule, z_pre, z_post, w0, save=save)
+    assert got[0].dtype == jnp.float64
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[2], want[2])  # the snapshots, (3, 20, 2048)
+
+
+def test_blocks_with_a_crowded_step_run_step_by_step(events_everywhere):
+    z_pre, z_post, w0 = _block_case(steps=133, seed=2)  # 128 steps and 5 alone
+    z_pre = z_pre.at[17, 0, :200].set(1.0)  # 200 > 4096 // 64 columns in a step
+    rule = jstdp.rules.NorseSTDP(eta_plus=0.02, eta_minus=0.025)
+    got, _, _ = jstdp.replay(rule, z_pre, z_post, w0)
+    want, _, _ = _steps_reference(rule, z_pre, z_post, w0)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_blocks_only_where_events_and_scalars():
+    w = jnp.full((1024, 1024), 0.5, jnp.float32)  # 2**20 entries: events
+    rule = jstdp.rules.NorseSTDP()
+    assert rule.prepare(w).block_steps(Dense(), 1, w) == 128
+    assert rule.prepare(w).block_steps(Dense(), 2, w) == 0  # batch 2
+    small = w[:512]
+    assert rule.prepare(small).block_steps(Dense(), 1, small) == 0
+    per_synapse = rule.replace(eta_plus=jnp.full(w.shape, 1e-3))
+    assert per_synapse.prepare(w).block_steps(Dense(), 1, w) == 0
+    power = rule.replace(stdp_algorithm="multiplicative_pow", mu=0.5).prepare(w)
+    assert power.block_steps(Dense(), 1, w) == 0  # ** decided in the run:
+    assert power.branches()[1].block_steps(Dense(), 1, w) == 128  # its variants
+    assert not rule.replace(hardbound=False).prepare(w).block_steps(Dense(), 1, w)
 
 
 # --- the XLA option --------------------------------------------------------------

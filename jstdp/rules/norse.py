@@ -363,6 +363,25 @@ class Specialized:
     ) -> tuple[jax.Array, STDPState]:
         return update(self.rule, self.paths, z_pre, z_post, w, state, dt, connection)
 
+    def block_steps(self, connection: Any, batch: int, w: jax.Array) -> int:
+        """Steps :meth:`update_block` takes at once on this layer (0: none)."""
+        from jstdp.rules._norse_blocks import block_steps
+
+        return block_steps(self.rule, self.paths, connection, batch, w)
+
+    def update_block(
+        self,
+        z_pre: jax.Array,
+        z_post: jax.Array,
+        w: jax.Array,
+        state: STDPState,
+        dt: jax.Array,
+    ) -> tuple[jax.Array, STDPState]:
+        """``R`` steps at once (time-major spikes): ``R`` calls of ``update``."""
+        from jstdp.rules._norse_blocks import update_block
+
+        return update_block(self.rule, self.paths, z_pre, z_post, w, state, dt)
+
     def branches(self) -> tuple[jax.Array, Specialized, Specialized] | None:
         """``(mu is 0.5 everywhere, sqrt rule, general rule)`` for a ``lax.cond``
         around a whole run, or None when there is nothing to decide."""
