@@ -225,6 +225,25 @@ def test_events_only_when_every_untouched_entry_stays(change, events):
     assert not traced
 
 
+def test_known_weights_inside_a_jit_run_without_events():
+    # A sweep jits a vmapped replay whose weights are a constant: the check
+    # of the bounds is traced there, so the run takes the dense path.
+    rng = np.random.default_rng(5)
+    z_pre = jnp.asarray(rng.random((6, 2, 30)) < 0.2, jnp.float32)
+    z_post = jnp.asarray(rng.random((6, 2, 20)) < 0.2, jnp.float32)
+    w0 = jnp.asarray(rng.random((20, 30)), jnp.float32)
+    p = jstdp.STDPParameters(stdp_algorithm="multiplicative_pow", mu=0.7)
+
+    def one(tau):
+        return jstdp.simulate_linear(
+            z_pre, z_post, w0, None, p.replace(tau_pre_inv=tau)
+        )
+
+    got = jax.jit(jax.vmap(one))(jnp.asarray([20.0, 50.0]))[0]
+    for k, tau in enumerate([20.0, 50.0]):
+        np.testing.assert_allclose(got[k], one(tau)[0], rtol=1e-6, atol=1e-7)
+
+
 def test_events_off_with_a_transform():
     from jstdp import _run
 

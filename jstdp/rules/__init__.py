@@ -23,6 +23,11 @@ fast paths from what is known of its values), ``branches()`` (a
 predicate and two variants, for one ``lax.cond`` around a whole run) and
 ``check_weights(w)`` (called on the initial weights by :func:`jstdp.replay`
 and :class:`jstdp.Network`, to refuse weights the rule cannot take).
+A prepared rule may offer ``block_steps(connection, batch, w)`` (``R > 0``
+where it can) and ``update_block(z_pre, z_post, w, state, dt)``, ``R``
+steps of given spikes at once, equal to ``R`` calls of ``update``:
+:func:`jstdp.replay` then takes its steps ``R`` at a time (Norse's rule on
+a large dense layer with batch 1).
 
 After a rule, a projection applies its weight transform (:class:`Clip`,
 :class:`Normalize`, :class:`Function`, :func:`chain`).

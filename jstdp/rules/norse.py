@@ -297,7 +297,9 @@ class NorseSTDP:
         finite = all(np.all(np.isfinite(np.asarray(x))) for x in fields)
         if not finite or np.any(np.asarray(self.mu) < 0):
             return False
-        return bool(_within(w, self.w_min, self.w_max))
+        within = _within(w, self.w_min, self.w_max)
+        # Inside a caller's jit the check is traced even for known w: no events.
+        return not isinstance(within, jax.core.Tracer) and bool(within)
 
     def check_shapes(
         self,
